@@ -1,0 +1,76 @@
+"""Markdown report for bench/overhead.py (input: the results dict it also writes as JSON)."""
+
+from __future__ import annotations
+
+
+def _kib(b: float) -> str:
+    return f"{b / 1024:+,.0f} KiB"
+
+
+def _row(*cells: object) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _header(*names: str) -> list[str]:
+    return [_row(*names), "|" + "---|" * len(names)]
+
+
+def render(res: dict) -> str:
+    meta, scen = res["meta"], res["scenarios"]
+    versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+    L = [f"## traceglass OpenAI instrumentor overhead ({meta['date']})", "",
+         f"{meta['python']}, {meta['machine']}; {versions}.",
+         f"CPU per call (`time.process_time`, whole process): median over {meta['repeats']} repeats of the "
+         f"per-repeat median; uninstrumented and instrumented blocks interleaved ({meta['blocks']} blocks "
+         f"per mode per repeat); capture_content={meta['capture_content']}.", ""]
+    if not res["instrumented"]:
+        L += ["**traceglass not importable: uninstrumented figures only.**", ""]
+        L += _header("scenario", "calls/repeat", "uninstrumented µs (median)", "mean incl. flush µs")
+        L += [_row(s, r["calls_per_mode_per_repeat"], f"{r['off']['median_us']:,.0f}",
+                   f"{r['off']['mean_us']:,.0f}") for s, r in scen.items()]
+        return "\n".join([*L, ""])
+
+    L += _header("scenario", "calls/repeat", "uninstrumented µs", "instrumented µs", "added µs", "added %",
+                 "target", "result")
+    for s, r in scen.items():
+        L.append(_row(s, r["calls_per_mode_per_repeat"], f"{r['off']['median_us']:,.0f}",
+                      f"{r['on']['median_us']:,.0f}", f"{r['added_us']:+,.0f}", f"{r['added_pct']:+.1f}%",
+                      f"≤ {r['target_pct']:.0f}%", "PASS" if r["pass"] else "FAIL"))
+
+    L += ["", "Other estimates of the added %: `mean` = whole windows incl. the final flush (all export "
+          "work counted); `ratio` = median of the per-repeat paired ratios (insensitive to drift).", ""]
+    L += _header("scenario", "mean incl. flush: off → on µs", "added % (mean)", "added % (ratio)",
+                 "per-repeat added %")
+    for s, r in scen.items():
+        per = ", ".join(f"{100 * (x['on']['median_us'] / x['off']['median_us'] - 1):+.0f}"
+                        for x in r["repeats"])
+        L.append(_row(s, f"{r['off']['mean_us']:,.0f} → {r['on']['mean_us']:,.0f}",
+                      f"{r['added_mean_pct']:+.1f}%", f"{r['added_ratio_pct']:+.1f}%", per))
+
+    L += ["", "Checks (spans and logs counted over the timed blocks; content from 3 captured calls):", ""]
+    L += _header("scenario", "spans/call on / off", "logs/call", "span name", "prompt on span",
+                 "answer on span", "response unaltered", "content attributes")
+    for s, v in res["verify"].items():
+        r = scen[s]
+        prompt = "yes" if v["prompt_on_span"] else ("no (not required)" if s == "embeddings" else "NO")
+        L.append(_row(s, f"{r['on']['spans_per_call']:.2f} / {r['off']['spans_per_call']:.2f}",
+                      f"{r['on']['logs_per_call']:.2f}", ", ".join(v["span_names"]) or "—", prompt,
+                      "yes" if v["answer_on_span"] else "no",
+                      "yes" if v["on"]["response_ok"] and v["off"]["response_ok"] else "NO",
+                      ", ".join(v["content_keys"]) or "—"))
+    if res.get("metrics_seen") is not None:
+        L += ["", f"Metric instruments recorded: {', '.join(res['metrics_seen']) or 'none'}."]
+
+    m = res.get("memory")
+    if m:
+        L += ["", f"Memory: {m['calls']:,} instrumented chat calls ({m['cpu_s']} s CPU, "
+              f"{m['spans_per_call']:.2f} spans/call); RSS from /proc/self/statm, live gc-tracked objects "
+              "after gc.collect(); PASS = 2nd half grows < 1 MiB and < 1 object per 100 calls.", ""]
+        L += _header("RSS at start", "RSS growth, whole run", "RSS growth, 2nd half", "gc objects, whole run",
+                     "gc objects, 2nd half", "result")
+        L.append(_row(f"{m['rss_start'] / 1048576:,.1f} MiB", _kib(m["rss_growth_total"]),
+                      _kib(m["rss_growth_second_half"]), f"{m['gc_objects_growth_total']:+,}",
+                      f"{m['gc_objects_growth_second_half']:+,}", "PASS" if m["pass"] else "FAIL"))
+    if res["problems"]:
+        L += ["", "**Problems:**", *(f"- {p}" for p in res["problems"])]
+    return "\n".join([*L, ""])

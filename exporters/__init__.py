@@ -1,0 +1,1 @@
+"""traceglass.exporters: where spans go (OTLP defaults, console, notebook display)."""

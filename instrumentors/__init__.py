@@ -1,0 +1,1 @@
+"""traceglass.instrumentors: one thin adapter per provider SDK."""

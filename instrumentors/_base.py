@@ -1,0 +1,85 @@
+"""What every traceglass instrumentor shares: its target table, wrapping and unwrapping.
+
+Each provider declares one `_TARGETS` tuple of `Target`s; `instrument()` and `uninstrument()`
+both iterate it, so nothing is wrapped that is not also restored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import unwrap
+from traceglass.semconv import Adapter, Telemetry, async_wrapper, sync_wrapper
+from wrapt import wrap_function_wrapper
+
+from traceglass._env import Settings
+from traceglass._version import __version__
+
+__all__ = ["GenAIInstrumentor", "Target"]
+
+_log = logging.getLogger("traceglass")
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """One SDK method to wrap: `module`, `Class.method`, and how to translate it."""
+
+    module: str
+    method: str
+    adapter: Callable[[bool], Adapter]  # built with "capture content?" at instrument time
+    is_async: bool = False
+
+    def owner(self) -> tuple[Any, str] | None:
+        try:
+            obj: Any = importlib.import_module(self.module)
+        except ImportError:
+            return None
+        *path, attr = self.method.split(".")
+        for name in path:
+            obj = getattr(obj, name, None)
+            if obj is None:
+                return None
+        return (obj, attr) if hasattr(obj, attr) else None
+
+
+class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """A BaseInstrumentor driven by a target table.
+
+    instrument(tracer_provider=, meter_provider=, logger_provider=, capture_content=) where
+    capture_content is NO_CONTENT | SPAN_ONLY | EVENT_ONLY | SPAN_AND_EVENT or a bool.
+    """
+
+    _name: str = "traceglass"
+    _instruments: Sequence[str] = ()
+    _targets: Sequence[Target] = ()
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return self._instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        settings = Settings.resolve(capture_content=kwargs.get("capture_content"))
+        self.telemetry = Telemetry(
+            self._name, __version__, settings,
+            tracer_provider=kwargs.get("tracer_provider"),
+            meter_provider=kwargs.get("meter_provider"),
+            logger_provider=kwargs.get("logger_provider"),
+        )
+        content = settings.capture.on_span or settings.capture.on_event
+        for target in self._targets:
+            if target.owner() is None:
+                _log.debug("traceglass: %s.%s not found in this SDK version; skipped",
+                           target.module, target.method)
+                continue
+            make = async_wrapper if target.is_async else sync_wrapper
+            wrap_function_wrapper(target.module, target.method, make(self.telemetry, target.adapter(content)))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for target in self._targets:
+            found = target.owner()
+            if found is not None:
+                unwrap(*found)

@@ -1,0 +1,80 @@
+"""Shapes shared by the SDKs generated the same way (openai, anthropic): sentinel values for
+"not given", and the raw-response objects of `with_raw_response` / `with_streaming_response`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import wrapt
+from traceglass.semconv import InvocationHandle
+
+__all__ = ["given", "wrap_raw_response"]
+
+_SENTINELS = frozenset({"NotGiven", "Omit"})
+
+
+def given(value: Any) -> Any:
+    """`value`, or None where the SDK's NOT_GIVEN / omit sentinel stands for "not passed"."""
+    if value is None or type(value).__name__ in _SENTINELS:
+        return None
+    return value
+
+
+class _RawResponse(wrapt.ObjectProxy):  # type: ignore[misc]
+    """Proxy of an APIResponse / LegacyAPIResponse whose body the caller parses later.
+
+    The invocation is finished from the first `parse()` (its result may be a stream, which
+    then carries the invocation on), from `close()`, or when the response is dropped unread.
+    """
+
+    def __init__(self, response: Any, handle: InvocationHandle, on_parsed: Callable[[Any], Any]) -> None:
+        super().__init__(response)
+        self._self_handle = handle
+        self._self_on_parsed = on_parsed
+        self._self_parsed = False
+
+    def _self_record(self, parsed: Any) -> Any:
+        if self._self_parsed or self._self_handle.ended:
+            return parsed
+        self._self_parsed = True
+        return self._self_on_parsed(parsed)
+
+    def close(self) -> Any:
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_handle.finish()
+
+    def __del__(self) -> None:
+        if not self._self_parsed:
+            self._self_handle.finish()
+
+
+class _SyncRawResponse(_RawResponse):
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        return self._self_record(self.__wrapped__.parse(*args, **kwargs))
+
+
+class _AsyncRawResponse(_RawResponse):
+    async def parse(self, *args: Any, **kwargs: Any) -> Any:
+        return self._self_record(await self.__wrapped__.parse(*args, **kwargs))
+
+    async def close(self) -> Any:
+        try:
+            return await self.__wrapped__.close()
+        finally:
+            self._self_handle.finish()
+
+
+def is_raw_response(result: Any) -> bool:
+    return hasattr(result, "http_response") and hasattr(result, "parse")
+
+
+def wrap_raw_response(result: Any, handle: InvocationHandle, on_parsed: Callable[[Any], Any]) -> Any:
+    """Proxy `result` so that parsing it records the response through `on_parsed(parsed)`."""
+    if inspect.iscoroutinefunction(type(result).parse):
+        return _AsyncRawResponse(result, handle, on_parsed)
+    return _SyncRawResponse(result, handle, on_parsed)

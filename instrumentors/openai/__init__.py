@@ -1,0 +1,49 @@
+"""traceglass.instrumentors.openai: OpenTelemetry GenAI telemetry for the openai SDK.
+
+    from traceglass.instrumentors.openai import OpenAIInstrumentor
+    OpenAIInstrumentor().instrument(tracer_provider=tp, capture_content="SPAN_ONLY")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._base import GenAIInstrumentor, Target
+
+__all__ = ["OpenAIInstrumentor"]
+
+_CHAT = "openai.resources.chat.completions"
+_RESPONSES = "openai.resources.responses.responses"
+_BETA_RESPONSES = "openai.resources.beta.responses"
+
+
+def _targets() -> tuple[Target, ...]:
+    from ._adapters import CHAT, COMPLETIONS, EMBEDDINGS, RESPONSES
+
+    table = []
+    for module, methods, adapter in (
+        # stream() calls create(stream=True), so it is traced through create.
+        (_CHAT, ("create", "parse"), CHAT),
+        (_RESPONSES, ("create", "parse"), RESPONSES),
+        (_BETA_RESPONSES, ("create",), RESPONSES),
+        ("openai.resources.embeddings", ("create",), EMBEDDINGS),
+        ("openai.resources.completions", ("create",), COMPLETIONS),
+    ):
+        for method in methods:
+            sync_class = "Completions" if module in (_CHAT, "openai.resources.completions") else (
+                "Embeddings" if module.endswith("embeddings") else "Responses")
+            table.append(Target(module, f"{sync_class}.{method}", adapter))
+            table.append(Target(module, f"Async{sync_class}.{method}", adapter, is_async=True))
+    return tuple(table)
+
+
+class OpenAIInstrumentor(GenAIInstrumentor):
+    """Traces chat completions, the Responses API, embeddings and legacy completions of the
+    openai SDK (sync and async clients, AzureOpenAI included)."""
+
+    _name = "traceglass.instrumentors.openai"
+    _instruments = ("openai >= 1.40",)
+
+    def _instrument(self, **kwargs: Any) -> None:
+        self._targets = _targets()
+        super()._instrument(**kwargs)

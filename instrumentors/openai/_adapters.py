@@ -1,0 +1,60 @@
+"""One Adapter per kind of openai endpoint, shared by sync and async clients."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import openai
+from traceglass.semconv import AsyncStream, Invocation, InvocationHandle, SyncStream
+
+from .._stainless import is_raw_response, wrap_raw_response
+from ._request import chat_invocation, completion_invocation, embeddings_invocation, responses_invocation
+from ._response import apply_chat, apply_completion, apply_embeddings, apply_response
+from ._streams import ChatChunks, CompletionChunks, ResponseEvents
+
+__all__ = ["CHAT", "COMPLETIONS", "EMBEDDINGS", "RESPONSES"]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Endpoint:
+    request_fn: Callable[[Any, dict[str, Any], bool], Invocation]
+    apply_fn: Callable[[Invocation, Any, bool], None]
+    accumulator: Callable[[bool], Any] | None
+    content: bool
+
+    def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation:
+        return self.request_fn(instance, kwargs, self.content)
+
+    def respond(self, handle: InvocationHandle, result: Any) -> Any:
+        if is_raw_response(result):
+            # with_raw_response has read the body already: parse (cached by the SDK) right away,
+            # unless it is a stream; with_streaming_response must not be read before the caller.
+            if type(result).__name__ == "LegacyAPIResponse" and not handle.invocation.stream:
+                self.record(handle, result.parse())
+                return result
+            return wrap_raw_response(result, handle, lambda parsed: self.record(handle, parsed))
+        return self.record(handle, result)
+
+    def record(self, handle: InvocationHandle, result: Any) -> Any:
+        if self.accumulator is not None:
+            if isinstance(result, openai.Stream):
+                return SyncStream(result, handle, self.accumulator(self.content))
+            if isinstance(result, openai.AsyncStream):
+                return AsyncStream(result, handle, self.accumulator(self.content))
+        try:
+            self.apply_fn(handle.invocation, result, self.content)
+        finally:
+            handle.finish()
+        return result
+
+
+def _endpoint(request_fn: Any, apply_fn: Any, accumulator: Any) -> Callable[[bool], _Endpoint]:
+    return lambda content: _Endpoint(request_fn, apply_fn, accumulator, content)
+
+
+CHAT = _endpoint(chat_invocation, apply_chat, ChatChunks)
+RESPONSES = _endpoint(responses_invocation, apply_response, ResponseEvents)
+EMBEDDINGS = _endpoint(embeddings_invocation, apply_embeddings, None)
+COMPLETIONS = _endpoint(completion_invocation, apply_completion, CompletionChunks)

@@ -1,0 +1,25 @@
+"""Which provider and server an OpenAI client talks to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["endpoint_of"]
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def endpoint_of(resource: Any) -> tuple[str, str | None, int | None]:
+    """(gen_ai.provider.name, server.address, server.port) for an SDK resource object.
+
+    openai.resources.* hold their client as `_client`; its `base_url` is an httpx2.URL whose
+    `port` is None when it is the scheme's default.
+    """
+    client = getattr(resource, "_client", None)
+    url = getattr(client, "base_url", None)
+    host = getattr(url, "host", None) or None
+    port = getattr(url, "port", None) or _DEFAULT_PORTS.get(getattr(url, "scheme", ""))
+    provider = "openai"
+    if type(client).__name__ in ("AzureOpenAI", "AsyncAzureOpenAI") or (host or "").endswith(".openai.azure.com"):
+        provider = "azure.ai.openai"
+    return provider, host, port

@@ -1,0 +1,176 @@
+"""Accumulators for openai streams: each chunk is added as it passes, the sum applied once.
+
+SDK types read: openai.types.chat.ChatCompletionChunk, openai.types.Completion (legacy stream
+chunks), openai.types.responses.ResponseStreamEvent (openai 3.x).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from traceglass.semconv import Invocation, MessagePart, OutputMessage, TextPart, ToolCallRequestPart
+
+from ._request import parse_arguments
+from ._response import apply_response, chat_usage, finish_reason
+
+__all__ = ["ChatChunks", "CompletionChunks", "ResponseEvents"]
+
+
+class _Choice:
+    __slots__ = ("finish", "role", "text", "tools")
+
+    def __init__(self) -> None:
+        self.role: str | None = None
+        self.text: list[str] = []
+        self.tools: dict[int, list[Any]] = {}  # index -> [id, name, argument pieces]
+        self.finish: str | None = None
+
+
+class ChatChunks:
+    """ChatCompletionChunk stream; with stream_options.include_usage the last chunk has usage
+    and no choices."""
+
+    __slots__ = ("choices", "content", "fingerprint", "id", "model", "tier", "usage")
+
+    def __init__(self, content: bool) -> None:
+        self.content = content
+        self.id = self.model = self.tier = self.fingerprint = None
+        self.usage: Any = None
+        self.choices: dict[int, _Choice] = {}
+
+    def add(self, chunk: Any) -> None:
+        if self.id is None:
+            self.id = getattr(chunk, "id", None)
+            self.model = getattr(chunk, "model", None)
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self.usage = usage
+            self.tier = getattr(chunk, "service_tier", None)
+            self.fingerprint = getattr(chunk, "system_fingerprint", None)
+        for choice in getattr(chunk, "choices", None) or ():
+            index = getattr(choice, "index", 0) or 0
+            state = self.choices.get(index)
+            if state is None:
+                state = self.choices[index] = _Choice()
+            delta = getattr(choice, "delta", None)
+            if delta is not None:
+                text = delta.content
+                if text:
+                    state.text.append(text)
+                if delta.role:
+                    state.role = delta.role
+                if delta.tool_calls:
+                    self._add_tool_calls(state, delta.tool_calls)
+            if choice.finish_reason:
+                state.finish = choice.finish_reason
+                self.tier = getattr(chunk, "service_tier", None) or self.tier
+                self.fingerprint = getattr(chunk, "system_fingerprint", None) or self.fingerprint
+
+    @staticmethod
+    def _add_tool_calls(state: _Choice, calls: Any) -> None:
+        for call in calls:
+            slot = state.tools.setdefault(getattr(call, "index", 0) or 0, [None, None, []])
+            if call.id:
+                slot[0] = call.id
+            function = call.function
+            if function is not None:
+                if function.name:
+                    slot[1] = function.name
+                if function.arguments:
+                    slot[2].append(function.arguments)
+
+    def apply(self, inv: Invocation, complete: bool) -> None:
+        inv.response_id = self.id if isinstance(self.id, str) else None
+        inv.response_model = self.model if isinstance(self.model, str) else None
+        if isinstance(self.tier, str):
+            inv.attributes["openai.response.service_tier"] = self.tier
+        if isinstance(self.fingerprint, str):
+            inv.attributes["openai.response.system_fingerprint"] = self.fingerprint
+        inv.usage = chat_usage(self.usage)
+        ordered = [self.choices[i] for i in sorted(self.choices)]
+        inv.finish_reasons = [finish_reason(c.finish) for c in ordered] or (None if complete else ["error"])
+        if self.content:
+            inv.output_messages = [self._message(c) for c in ordered]
+
+    @staticmethod
+    def _message(choice: _Choice) -> OutputMessage:
+        parts: list[MessagePart] = []
+        if choice.text:
+            parts.append(TextPart("".join(choice.text)))
+        for index in sorted(choice.tools):
+            call_id, name, pieces = choice.tools[index]
+            parts.append(ToolCallRequestPart(name or "", call_id, parse_arguments("".join(pieces))))
+        return OutputMessage(choice.role or "assistant", parts, finish_reason(choice.finish))
+
+
+class CompletionChunks:
+    """Legacy completions stream: Completion objects with choices[].text pieces."""
+
+    __slots__ = ("choices", "content", "id", "model", "usage")
+
+    def __init__(self, content: bool) -> None:
+        self.content = content
+        self.id = self.model = None
+        self.usage: Any = None
+        self.choices: dict[int, _Choice] = {}
+
+    def add(self, chunk: Any) -> None:
+        if self.id is None:
+            self.id = getattr(chunk, "id", None)
+            self.model = getattr(chunk, "model", None)
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self.usage = usage
+        for choice in getattr(chunk, "choices", None) or ():
+            state = self.choices.get(choice.index or 0)
+            if state is None:
+                state = self.choices[choice.index or 0] = _Choice()
+            if choice.text:
+                state.text.append(choice.text)
+            if choice.finish_reason:
+                state.finish = choice.finish_reason
+
+    def apply(self, inv: Invocation, complete: bool) -> None:
+        inv.response_id = self.id if isinstance(self.id, str) else None
+        inv.response_model = self.model if isinstance(self.model, str) else None
+        inv.usage = chat_usage(self.usage)
+        ordered = [self.choices[i] for i in sorted(self.choices)]
+        inv.finish_reasons = [finish_reason(c.finish) for c in ordered] or (None if complete else ["error"])
+        if self.content:
+            inv.output_messages = [OutputMessage("assistant", [TextPart("".join(c.text))], finish_reason(c.finish))
+                                   for c in ordered]
+
+
+class ResponseEvents:
+    """Responses API event stream. The final response.completed / .incomplete / .failed event
+    carries the whole Response; text deltas are kept only for streams that never get there."""
+
+    __slots__ = ("content", "final", "latest", "text")
+
+    _FINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+    def __init__(self, content: bool) -> None:
+        self.content = content
+        self.final: Any = None
+        self.latest: Any = None
+        self.text: list[str] = []
+
+    def add(self, event: Any) -> None:
+        kind = getattr(event, "type", None)
+        if kind == "response.output_text.delta":
+            self.text.append(event.delta)
+        elif kind in self._FINAL:
+            self.final = event.response
+        elif kind in ("response.created", "response.in_progress", "response.queued"):
+            self.latest = event.response
+
+    def apply(self, inv: Invocation, complete: bool) -> None:
+        if self.final is not None:
+            apply_response(inv, self.final, self.content)
+            return
+        if self.latest is not None:
+            inv.response_id = getattr(self.latest, "id", None)
+            inv.response_model = getattr(self.latest, "model", None)
+        inv.finish_reasons = ["error"]
+        if self.content and self.text:
+            inv.output_messages = [OutputMessage("assistant", [TextPart("".join(self.text))], "error")]

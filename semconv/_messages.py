@@ -1,0 +1,282 @@
+"""The structured message model of the GenAI conventions, and its JSON form.
+
+Mirrors the JSON schemas gen-ai-{input-messages,output-messages,system-instructions,
+tool-definitions}.json (GenAI semconv, model/gen-ai/, main @a685613a). Parts carry a literal
+`type` tag. Content unknown to the model is dropped by the adapters rather than sent as a
+free-form "generic" part, which the conventions deprecated in late 2026.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from . import _names
+
+__all__ = [
+    "BlobPart",
+    "FilePart",
+    "FunctionToolDefinition",
+    "GenericToolDefinition",
+    "InputMessage",
+    "MessagePart",
+    "OutputMessage",
+    "ReasoningPart",
+    "ServerToolCallPart",
+    "ServerToolCallResponsePart",
+    "TextPart",
+    "ToolCallRequestPart",
+    "ToolCallResponsePart",
+    "ToolDefinition",
+    "UriPart",
+    "to_json",
+]
+
+_slots = {"slots": True}
+
+
+@dataclasses.dataclass(**_slots)
+class TextPart:
+    content: str
+    type: Literal["text"] = "text"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": "text", "content": self.content}
+
+
+@dataclasses.dataclass(**_slots)
+class ReasoningPart:
+    content: str
+    type: Literal["reasoning"] = "reasoning"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": "reasoning", "content": self.content}
+
+
+@dataclasses.dataclass(**_slots)
+class ToolCallRequestPart:
+    name: str
+    id: str | None = None
+    arguments: Any = None
+    type: Literal["tool_call"] = "tool_call"
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "tool_call", "name": self.name}
+        if self.id is not None:
+            out["id"] = self.id
+        if self.arguments is not None:
+            out["arguments"] = self.arguments
+        return out
+
+
+@dataclasses.dataclass(**_slots)
+class ToolCallResponsePart:
+    response: Any
+    id: str | None = None
+    type: Literal["tool_call_response"] = "tool_call_response"
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "tool_call_response", "response": self.response}
+        if self.id is not None:
+            out["id"] = self.id
+        return out
+
+
+@dataclasses.dataclass(**_slots)
+class ServerToolCallPart:
+    name: str
+    server_tool_call: dict[str, Any]
+    id: str | None = None
+    type: Literal["server_tool_call"] = "server_tool_call"
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "server_tool_call", "name": self.name,
+                               "server_tool_call": self.server_tool_call}
+        if self.id is not None:
+            out["id"] = self.id
+        return out
+
+
+@dataclasses.dataclass(**_slots)
+class ServerToolCallResponsePart:
+    server_tool_call_response: dict[str, Any]
+    id: str | None = None
+    type: Literal["server_tool_call_response"] = "server_tool_call_response"
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "server_tool_call_response",
+                               "server_tool_call_response": self.server_tool_call_response}
+        if self.id is not None:
+            out["id"] = self.id
+        return out
+
+
+@dataclasses.dataclass(**_slots)
+class BlobPart:
+    modality: str
+    content: bytes | str  # bytes are written as base64
+    mime_type: str | None = None
+    type: Literal["blob"] = "blob"
+
+    def as_dict(self) -> dict[str, Any]:
+        content = self.content
+        if isinstance(content, bytes):
+            content = base64.b64encode(content).decode("ascii")
+        out: dict[str, Any] = {"type": "blob", "modality": self.modality, "content": content}
+        if self.mime_type is not None:
+            out["mime_type"] = self.mime_type
+        return out
+
+
+@dataclasses.dataclass(**_slots)
+class UriPart:
+    modality: str
+    uri: str
+    mime_type: str | None = None
+    type: Literal["uri"] = "uri"
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "uri", "modality": self.modality, "uri": self.uri}
+        if self.mime_type is not None:
+            out["mime_type"] = self.mime_type
+        return out
+
+
+@dataclasses.dataclass(**_slots)
+class FilePart:
+    modality: str
+    file_id: str
+    mime_type: str | None = None
+    type: Literal["file"] = "file"
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "file", "modality": self.modality, "file_id": self.file_id}
+        if self.mime_type is not None:
+            out["mime_type"] = self.mime_type
+        return out
+
+
+MessagePart = (
+    TextPart | ReasoningPart | ToolCallRequestPart | ToolCallResponsePart | ServerToolCallPart
+    | ServerToolCallResponsePart | BlobPart | UriPart | FilePart
+)
+
+
+@dataclasses.dataclass(**_slots)
+class InputMessage:
+    """gen-ai-input-messages.json ChatMessage."""
+
+    role: str
+    parts: list[MessagePart]
+    name: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"role": self.role, "parts": [p.as_dict() for p in self.parts]}
+        if self.name is not None:
+            out["name"] = self.name
+        return out
+
+
+@dataclasses.dataclass(**_slots)
+class OutputMessage:
+    """gen-ai-output-messages.json OutputMessage: one per choice, in choice order."""
+
+    role: str
+    parts: list[MessagePart]
+    finish_reason: str | None = None
+    name: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"role": self.role, "parts": [p.as_dict() for p in self.parts]}
+        if self.name is not None:
+            out["name"] = self.name
+        if _names.OUTPUT_MESSAGE_FINISH_REASON:
+            out["finish_reason"] = self.finish_reason or "error"
+        return out
+
+
+@dataclasses.dataclass(**_slots)
+class FunctionToolDefinition:
+    """gen-ai-tool-definitions.json FunctionToolDefinition."""
+
+    name: str
+    description: str | None = None
+    parameters: Any = None
+    type: Literal["function"] = "function"
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "function", "name": self.name}
+        if self.description is not None:
+            out["description"] = self.description
+        if self.parameters is not None:
+            out["parameters"] = self.parameters
+        return out
+
+
+@dataclasses.dataclass(**_slots)
+class GenericToolDefinition:
+    """A provider tool that is not a function (web search, code interpreter, custom ...)."""
+
+    type: str
+    name: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "name": self.name}
+
+
+ToolDefinition = FunctionToolDefinition | GenericToolDefinition
+
+
+def _default(obj: Any) -> Any:
+    # Arguments and tool results may hold SDK objects; keep their text rather than fail.
+    if isinstance(obj, bytes):
+        return base64.b64encode(obj).decode("ascii")
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json", exclude_none=True)
+    return str(obj)
+
+
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_default)
+
+
+def to_json(items: Sequence[Any], limit: int = 0) -> str:
+    """Compact JSON of a list of model objects; text cut to fit `limit` characters (0: no cap).
+
+    Cutting keeps the JSON valid: string contents shrink and end with TRUNCATION_MARKER; if the
+    structure alone is too large, trailing items are dropped.
+    """
+    dicts = [item.as_dict() for item in items]
+    text = _encoder.encode(dicts)
+    if not limit or len(text) <= limit:
+        return text
+    return _shrink(dicts, limit)
+
+
+def _shrink(dicts: list[Any], limit: int) -> str:
+    cap = limit
+    while cap > 16:
+        cap //= 2
+        text = _encoder.encode(_cut_strings(dicts, cap))
+        if len(text) <= limit:
+            return text
+    kept = _cut_strings(dicts, 16)
+    while kept:
+        kept.pop()
+        text = _encoder.encode(kept)
+        if len(text) <= limit:
+            return text
+    return "[]"
+
+
+def _cut_strings(value: Any, cap: int) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= cap else value[:cap] + _names.TRUNCATION_MARKER
+    if isinstance(value, dict):
+        return {k: (v if k == "type" else _cut_strings(v, cap)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cut_strings(v, cap) for v in value]
+    return value

@@ -1,0 +1,178 @@
+"""One stream wrapper, sync and async, that finishes an invocation exactly once.
+
+It proxies the SDK's stream object (wrapt.ObjectProxy keeps isinstance() and every attribute
+working), hands each chunk to the adapter's accumulator, and ends the invocation on exhaustion,
+close(), leaving a `with` block, an exception mid-stream, or garbage collection of an abandoned
+stream. Nothing but a list append runs per chunk; JSON and metrics wait for the end.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import wrapt
+
+from ._guard import report_failure
+from ._invocation import Invocation
+from ._telemetry import InvocationHandle
+
+__all__ = ["Accumulator", "AsyncStream", "SyncStream"]
+
+
+class Accumulator(Protocol):
+    """Adapter-side state of one stream: `add` each chunk, `apply` the sum at the end."""
+
+    def add(self, chunk: Any) -> None: ...
+
+    def apply(self, invocation: Invocation, complete: bool) -> None:
+        """Copy what arrived into the invocation; `complete` is False when the stream stopped
+        before its end (closed early, failed, abandoned)."""
+
+
+class _Ending:
+    """Shared finish-once logic of the sync and async proxies (state lives in `_self_*`)."""
+
+    _self_handle: InvocationHandle
+    _self_accumulator: Accumulator
+    _self_started: bool
+    _self_response: Any
+
+    def _self_init(self, handle: InvocationHandle, accumulator: Accumulator) -> None:
+        self._self_handle = handle
+        self._self_accumulator = accumulator
+        self._self_started = False
+        self._self_response = None
+
+    def _self_add(self, chunk: Any) -> None:
+        if not self._self_started:
+            self._self_started = True
+            self._self_handle.first_chunk()
+        try:
+            self._self_accumulator.add(chunk)
+        except Exception:
+            report_failure(f"{type(self._self_accumulator).__name__}.add")
+
+    def _self_end(self, exc: BaseException | None = None, complete: bool = False) -> None:
+        handle = self._self_handle
+        if handle.ended:
+            return
+        try:
+            self._self_accumulator.apply(handle.invocation, complete)
+        except Exception:
+            report_failure(f"{type(self._self_accumulator).__name__}.apply")
+        if exc is None:
+            handle.finish()
+        else:
+            handle.fail(exc)
+
+    @property
+    def response(self) -> Any:
+        # SDK helpers (openai's ChatCompletionStream) close the HTTP response directly rather
+        # than the stream; a closing proxy of it lets us see that close too.
+        if self._self_response is None:
+            self._self_response = _ClosingResponse(self.__wrapped__.response, self)  # type: ignore[attr-defined]
+        return self._self_response
+
+    def __del__(self) -> None:
+        try:
+            self._self_end()
+        except Exception:  # never raise from a finalizer
+            pass
+
+
+class _ClosingResponse(wrapt.ObjectProxy):  # type: ignore[misc]
+    def __init__(self, response: Any, stream: _Ending) -> None:
+        super().__init__(response)
+        self._self_stream = stream
+
+    def close(self) -> Any:
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_stream._self_end()
+
+    async def aclose(self) -> Any:
+        try:
+            return await self.__wrapped__.aclose()
+        finally:
+            self._self_stream._self_end()
+
+
+class SyncStream(_Ending, wrapt.ObjectProxy):  # type: ignore[misc]
+    def __init__(self, stream: Any, handle: InvocationHandle, accumulator: Accumulator) -> None:
+        wrapt.ObjectProxy.__init__(self, stream)
+        self._self_init(handle, accumulator)
+
+    def __iter__(self) -> SyncStream:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            chunk = self.__wrapped__.__next__()
+        except StopIteration:
+            self._self_end(complete=True)
+            raise
+        except BaseException as exc:
+            self._self_end(exc)
+            raise
+        self._self_add(chunk)
+        return chunk
+
+    def __enter__(self) -> SyncStream:
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(*exc_info)
+        finally:
+            self._self_end()
+
+    def close(self) -> Any:
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_end()
+
+
+class AsyncStream(_Ending, wrapt.ObjectProxy):  # type: ignore[misc]
+    def __init__(self, stream: Any, handle: InvocationHandle, accumulator: Accumulator) -> None:
+        wrapt.ObjectProxy.__init__(self, stream)
+        self._self_init(handle, accumulator)
+
+    def __aiter__(self) -> AsyncStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            chunk = await self.__wrapped__.__anext__()
+        except StopAsyncIteration:
+            self._self_end(complete=True)
+            raise
+        except BaseException as exc:
+            self._self_end(exc)
+            raise
+        self._self_add(chunk)
+        return chunk
+
+    async def __aenter__(self) -> AsyncStream:
+        await self.__wrapped__.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(*exc_info)
+        finally:
+            self._self_end()
+
+    async def close(self) -> Any:
+        try:
+            return await self.__wrapped__.close()
+        finally:
+            self._self_end()
+
+    async def aclose(self) -> Any:
+        try:
+            return await self.__wrapped__.aclose()
+        finally:
+            self._self_end()

@@ -1,0 +1,277 @@
+"""The one place that turns an Invocation into spans, metrics and events.
+
+Spec: GenAI semconv gen-ai-dev 1.42.0-dev: spans.yaml (inference, embeddings), metrics.yaml
+(client metrics), events.yaml (gen_ai.client.inference.operation.details). Names: `_names`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry._logs import LoggerProvider, SeverityNumber, get_logger
+from opentelemetry.context import Context
+from opentelemetry.metrics import MeterProvider, get_meter
+from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
+
+from traceglass._env import Settings
+
+from . import _names as N
+from ._guard import report_failure
+from ._invocation import Invocation, Usage
+from ._messages import to_json
+
+__all__ = ["InvocationHandle", "Telemetry", "error_type"]
+
+
+def error_type(exc: BaseException) -> str:
+    """Low-cardinality id of an exception: `openai.RateLimitError`, `TimeoutError`."""
+    cls = type(exc)
+    module = cls.__module__
+    if module == "builtins":
+        return cls.__qualname__
+    # Report the public import path (openai._exceptions -> openai), as users write it.
+    public = []
+    for part in module.split("."):
+        if part.startswith("_"):
+            break
+        public.append(part)
+    return ".".join([*public, cls.__qualname__]) if public else cls.__qualname__
+
+
+class Telemetry:
+    """Tracer, instruments and logger of one instrumentor, with its settings."""
+
+    def __init__(
+        self,
+        name: str,
+        version: str,
+        settings: Settings,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
+    ) -> None:
+        self.settings = settings
+        self._tracer = trace.get_tracer(name, version, tracer_provider, schema_url=N.SCHEMA_URL)
+        meter = get_meter(name, version, meter_provider, schema_url=N.SCHEMA_URL)
+        self._duration = meter.create_histogram(
+            N.METRIC_OPERATION_DURATION, unit="s", description="GenAI operation duration.",
+            explicit_bucket_boundaries_advisory=list(N.DURATION_BUCKETS))
+        self._tokens = meter.create_histogram(
+            N.METRIC_TOKEN_USAGE, unit="{token}", description="Number of input and output tokens used.",
+            explicit_bucket_boundaries_advisory=list(N.TOKEN_BUCKETS))
+        self._ttfc = meter.create_histogram(
+            N.METRIC_TIME_TO_FIRST_CHUNK, unit="s",
+            description="Time from the request to the first chunk of a streamed response.",
+            explicit_bucket_boundaries_advisory=list(N.DURATION_BUCKETS))
+        self._logger = (get_logger(name, version, logger_provider, schema_url=N.SCHEMA_URL)
+                        if settings.emit_event else None)
+
+    def start(self, invocation: Invocation) -> InvocationHandle:
+        """Open the span of `invocation`; sampling-relevant attributes are set here."""
+        name = invocation.operation
+        if invocation.request_model:
+            name = f"{name} {invocation.request_model}"
+        span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=_start_attributes(invocation))
+        return InvocationHandle(self, invocation, span)
+
+
+class InvocationHandle:
+    """A started invocation; `finish()` or `fail()` ends it, and only the first call counts."""
+
+    __slots__ = ("_ended", "_first_chunk", "_span", "_start", "_telemetry", "invocation")
+
+    def __init__(self, telemetry: Telemetry, invocation: Invocation, span: trace.Span) -> None:
+        self._telemetry = telemetry
+        self.invocation = invocation
+        self._span = span
+        self._start = time.perf_counter()
+        self._first_chunk: float | None = None
+        self._ended = False
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def context(self) -> Context:
+        """A context in which this invocation's span is current (HTTP spans nest under it)."""
+        return trace.set_span_in_context(self._span)
+
+    def first_chunk(self) -> None:
+        """Mark the arrival of the first streamed chunk (later calls are ignored)."""
+        if self._first_chunk is None:
+            self._first_chunk = time.perf_counter()
+
+    def finish(self) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            self._end(None)
+        except Exception:
+            report_failure("Telemetry.finish")
+            self._span.end()
+
+    def fail(self, exc: BaseException) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            self._end(exc)
+        except Exception:
+            report_failure("Telemetry.fail")
+            self._span.end()
+
+    def _end(self, exc: BaseException | None) -> None:
+        tel = self._telemetry
+        inv = self.invocation
+        span = self._span
+        duration = time.perf_counter() - self._start
+        ttfc = None if self._first_chunk is None else self._first_chunk - self._start
+        attributes = _end_attributes(inv, ttfc)
+        err = None
+        if exc is not None:
+            err = error_type(exc)
+            attributes[N.ERROR_TYPE] = err
+        content = _content(inv, tel.settings.max_content_length) if tel.settings.capture.on_span or (
+            tel.settings.capture.on_event and tel._logger is not None) else None
+        if content and tel.settings.capture.on_span:
+            attributes.update(content)
+        if span.is_recording():
+            span.set_attributes(attributes)
+            if exc is not None:
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, str(exc) or err))
+        if tel._logger is not None:
+            self._emit_event(attributes, content)
+        span.end()
+        self._record_metrics(duration, ttfc, err)
+
+    def _record_metrics(self, duration: float, ttfc: float | None, err: str | None) -> None:
+        tel = self._telemetry
+        inv = self.invocation
+        attrs: dict[str, Any] = {N.OPERATION_NAME: inv.operation, N.PROVIDER_NAME: inv.provider}
+        if inv.request_model:
+            attrs[N.REQUEST_MODEL] = inv.request_model
+        if inv.response_model:
+            attrs[N.RESPONSE_MODEL] = inv.response_model
+        if inv.server_address:
+            attrs[N.SERVER_ADDRESS] = inv.server_address
+            if inv.server_port:
+                attrs[N.SERVER_PORT] = inv.server_port
+        if err is not None:
+            attrs[N.ERROR_TYPE] = err
+        tel._duration.record(duration, attrs)
+        if ttfc is not None:
+            tel._ttfc.record(ttfc, attrs)
+        usage = inv.usage
+        if usage is not None:
+            if usage.input_tokens is not None:
+                tel._tokens.record(usage.input_tokens, {**attrs, N.TOKEN_TYPE: "input"})
+            if usage.output_tokens is not None:
+                tel._tokens.record(usage.output_tokens, {**attrs, N.TOKEN_TYPE: "output"})
+
+    def _emit_event(self, attributes: dict[str, Any], content: dict[str, str] | None) -> None:
+        tel = self._telemetry
+        inv = self.invocation
+        event_attrs = {**_start_attributes(inv), **attributes}
+        for key in (N.SYSTEM_INSTRUCTIONS, N.INPUT_MESSAGES, N.OUTPUT_MESSAGES, N.TOOL_DEFINITIONS):
+            event_attrs.pop(key, None)
+        if content is not None and tel.settings.capture.on_event:
+            # On events the conventions want structured values, not JSON strings.
+            event_attrs.update(_structured_content(inv))
+        assert tel._logger is not None
+        tel._logger.emit(
+            event_name=N.DETAILS_EVENT,
+            severity_number=SeverityNumber(N.DETAILS_EVENT_SEVERITY_NUMBER),
+            attributes=event_attrs,
+            context=trace.set_span_in_context(self._span),
+        )
+
+
+def _start_attributes(inv: Invocation) -> dict[str, Any]:
+    attrs: dict[str, Any] = {N.OPERATION_NAME: inv.operation, N.PROVIDER_NAME: inv.provider}
+    for key, value in (
+        (N.REQUEST_MODEL, inv.request_model),
+        (N.SERVER_ADDRESS, inv.server_address),
+        (N.SERVER_PORT, inv.server_port if inv.server_address else None),
+        (N.REQUEST_TEMPERATURE, inv.temperature),
+        (N.REQUEST_TOP_P, inv.top_p),
+        (N.REQUEST_TOP_K, inv.top_k),
+        (N.REQUEST_MAX_TOKENS, inv.max_tokens),
+        (N.REQUEST_STOP_SEQUENCES, inv.stop_sequences),
+        (N.REQUEST_FREQUENCY_PENALTY, inv.frequency_penalty),
+        (N.REQUEST_PRESENCE_PENALTY, inv.presence_penalty),
+        (N.REQUEST_SEED, inv.seed),
+        (N.REQUEST_CHOICE_COUNT, inv.choice_count if inv.choice_count != 1 else None),
+        (N.OUTPUT_TYPE, inv.output_type),
+        (N.REQUEST_REASONING_LEVEL, inv.reasoning_level),
+        (N.REQUEST_PREVIOUS_RESPONSE_ID, inv.previous_response_id),
+        (N.CONVERSATION_ID, inv.conversation_id),
+        (N.REQUEST_ENCODING_FORMATS, inv.encoding_formats),
+        (N.REQUEST_STREAM, True if inv.stream else None),
+    ):
+        if value is not None:
+            attrs[key] = value
+    if inv.start_attributes:
+        attrs.update(inv.start_attributes)
+    return attrs
+
+
+def _end_attributes(inv: Invocation, ttfc: float | None) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    if inv.response_id is not None:
+        attrs[N.RESPONSE_ID] = inv.response_id
+    if inv.response_model is not None:
+        attrs[N.RESPONSE_MODEL] = inv.response_model
+    if inv.finish_reasons:
+        attrs[N.RESPONSE_FINISH_REASONS] = inv.finish_reasons
+    if ttfc is not None:
+        attrs[N.RESPONSE_TIME_TO_FIRST_CHUNK] = ttfc
+    if inv.embedding_dimension_count is not None:
+        attrs[N.EMBEDDINGS_DIMENSION_COUNT] = inv.embedding_dimension_count
+    usage = inv.usage
+    if usage is not None:
+        _usage_attributes(usage, attrs)
+    if inv.attributes:
+        attrs.update(inv.attributes)
+    return attrs
+
+
+def _usage_attributes(usage: Usage, attrs: dict[str, Any]) -> None:
+    for key, value in (
+        (N.USAGE_INPUT_TOKENS, usage.input_tokens),
+        (N.USAGE_OUTPUT_TOKENS, usage.output_tokens),
+        (N.USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_input_tokens),
+        (N.USAGE_CACHE_WRITE_INPUT_TOKENS, usage.cache_write_input_tokens),
+        (N.USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_output_tokens),
+    ):
+        if value is not None:
+            attrs[key] = value
+
+
+def _content(inv: Invocation, limit: int) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if inv.system_instructions:
+        out[N.SYSTEM_INSTRUCTIONS] = to_json(inv.system_instructions, limit)
+    if inv.input_messages:
+        out[N.INPUT_MESSAGES] = to_json(inv.input_messages, limit)
+    if inv.output_messages:
+        out[N.OUTPUT_MESSAGES] = to_json(inv.output_messages, limit)
+    if inv.tool_definitions:
+        out[N.TOOL_DEFINITIONS] = to_json(inv.tool_definitions, limit)
+    return out
+
+
+def _structured_content(inv: Invocation) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, items in (
+        (N.SYSTEM_INSTRUCTIONS, inv.system_instructions),
+        (N.INPUT_MESSAGES, inv.input_messages),
+        (N.OUTPUT_MESSAGES, inv.output_messages),
+        (N.TOOL_DEFINITIONS, inv.tool_definitions),
+    ):
+        if items:
+            out[key] = [item.as_dict() for item in items]
+    return out
