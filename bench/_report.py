@@ -63,14 +63,20 @@ def render(res: dict) -> str:
 
     m = res.get("memory")
     if m:
-        L += ["", f"Memory: {m['calls']:,} instrumented chat calls ({m['cpu_s']} s CPU, "
-              f"{m['spans_per_call']:.2f} spans/call); RSS from /proc/self/statm, live gc-tracked objects "
-              "after gc.collect(); PASS = 2nd half grows < 1 MiB and < 1 object per 100 calls.", ""]
-        L += _header("RSS at start", "RSS growth, whole run", "RSS growth, 2nd half", "gc objects, whole run",
-                     "gc objects, 2nd half", "result")
-        L.append(_row(f"{m['rss_start'] / 1048576:,.1f} MiB", _kib(m["rss_growth_total"]),
-                      _kib(m["rss_growth_second_half"]), f"{m['gc_objects_growth_total']:+,}",
-                      f"{m['gc_objects_growth_second_half']:+,}", "PASS" if m["pass"] else "FAIL"))
+        rss, tr = m["rss"], m.get("traced")
+        L += ["", f"Memory: {rss['calls']:,} instrumented chat calls ({rss['cpu_s']} s CPU) with RSS from "
+              "/proc/self/statm and live gc-tracked objects counted after gc.collect(); then "
+              f"{tr['calls'] if tr else 0:,} more with tracemalloc on. Growth over the second half of each "
+              f"should be ~0 ({m['spans_per_call']:.2f} spans/call).", ""]
+        L += _header("RSS at start", "RSS growth, whole run", "RSS growth, 2nd half", "gc objects, 2nd half",
+                     "traced memory, 2nd half", "result")
+        L.append(_row(f"{rss['rss_start'] / 1048576:,.1f} MiB", _kib(rss["rss_growth_total"]),
+                      _kib(rss["rss_growth_second_half"]) + ("" if m["rss_ok"] else " (!)"),
+                      f"{rss['gc_objects_growth_second_half']:+,}" + ("" if m["objects_ok"] else " (!)"),
+                      (_kib(tr["traced_growth_second_half"]) if tr else "—") + ("" if m["traced_ok"] else " (!)"),
+                      "PASS" if m["pass"] else "FAIL"))
+        if tr and tr["top_growth_sites"] and not m["traced_ok"]:
+            L += ["", "Top tracemalloc growth sites (2nd half):", *(f"- {t}" for t in tr["top_growth_sites"])]
     if res["problems"]:
         L += ["", "**Problems:**", *(f"- {p}" for p in res["problems"])]
     return "\n".join([*L, ""])

@@ -21,8 +21,8 @@ Instrumented with ``capture_content="SPAN_ONLY"``.
 
 Checks: exactly one span per instrumented call and none once uninstrumented, the prompt (and
 answer) really on the span, responses unaltered; then a memory phase (``--memory-calls`` chat
-calls, instrumented) that tracks RSS and live gc objects (no tracemalloc: it would distort the
-run) and reports the growth over the second half, which should be ~0.
+calls, instrumented) that tracks RSS and live gc objects, then ``--tracemalloc-calls`` more with
+tracemalloc on, and reports the growth over the second half of each, which should be ~0.
 
 Exit status: 0 all targets and checks pass, 1 something failed, 2 traceglass not installed.
 """
@@ -42,10 +42,12 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _workload as wl
+from _memory import memory_phase
 from _report import render
+from contender import source_fingerprint
 
 TARGET_PCT = {"chat": 15.0, "stream": 10.0, "tools": 15.0, "embeddings": 5.0}
-DEFAULT_CALLS = {"chat": 1000, "stream": 150, "tools": 1000, "embeddings": 400}  # per mode per repeat
+DEFAULT_CALLS = {"chat": 1000, "stream": 160, "tools": 1000, "embeddings": 400}  # per mode per repeat
 WARMUP = {"chat": 200, "stream": 20, "tools": 200, "embeddings": 40}
 CAPTURE = "SPAN_ONLY"
 INSTALL_HINT = "pip install -e '.[openai]'   (from the repository root)"
@@ -262,50 +264,6 @@ def verify(sink: Sink, inst: Instrumentation | None, scenarios: list[str], probl
     return out
 
 
-# ----------------------------------------------------------------------------- memory
-
-def _rss() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def memory_phase(sink: Sink, inst: Instrumentation, calls: int) -> dict:
-    import resource
-
-    def snapshot() -> tuple[int, int]:
-        sink.flush()
-        gc.collect()
-        objs = len(gc.get_objects())  # before reading RSS: the list it builds must not count as growth
-        return _rss(), objs
-
-    inst.set(True)
-    fn = wl.make_calls()["chat"]
-    for _ in range(500):
-        fn()
-    (rss0, objs0), spans0 = snapshot(), sink.spans
-    every = max(1, calls // 20)
-    series = [(0, rss0)]
-    t0 = time.process_time()
-    for i in range(1, calls + 1):
-        fn()
-        if i % every == 0:
-            series.append((i, _rss()))
-        if i == calls // 2:
-            rss_mid, objs_mid = snapshot()
-    cpu = time.process_time() - t0
-    rss1, objs1 = snapshot()
-    second = calls - calls // 2
-    return {"calls": calls, "cpu_s": round(cpu, 2), "spans_per_call": (sink.spans - spans0) / calls,
-            "rss_start": rss0, "rss_mid": rss_mid, "rss_end": rss1,
-            "rss_growth_total": rss1 - rss0, "rss_growth_second_half": rss1 - rss_mid,
-            "rss_peak_sampled": max(r for _, r in series),
-            "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-            "gc_objects_growth_total": objs1 - objs0, "gc_objects_growth_second_half": objs1 - objs_mid,
-            # ~0 expected: < 1 MiB of RSS and < 1 live object per 100 calls over the second half
-            "pass": rss1 - rss_mid < 1024 * 1024 and (objs1 - objs_mid) < second / 100,
-            "series": series}
-
-
 # ----------------------------------------------------------------------------- main
 
 def _versions() -> dict[str, str]:
@@ -317,6 +275,7 @@ def _versions() -> dict[str, str]:
             out[d] = metadata.version(d)
         except metadata.PackageNotFoundError:
             out[d] = "not installed"
+    out["traceglass sources"] = source_fingerprint()
     return out
 
 
@@ -337,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--blocks", type=int, default=4, help="blocks per mode per repeat (interleaving grain)")
     ap.add_argument("--scenario", default="all", choices=("all", *wl.SCENARIOS))
     ap.add_argument("--memory-calls", type=int, default=20000, help="instrumented chat calls, 0 = skip")
+    ap.add_argument("--tracemalloc-calls", type=int, default=4000,
+                    help="further calls with tracemalloc on (leak sites), 0 = skip")
     ap.add_argument("--json", help="write all results (incl. per-repeat figures) here")
     args = ap.parse_args(argv)
     scenarios = list(wl.SCENARIOS) if args.scenario == "all" else [args.scenario]
@@ -368,8 +329,17 @@ def main(argv: list[str] | None = None) -> int:
         res["problems"] += [f"{s}: {p}" for p in r.get("span_problems", [])]
 
     if inst and args.memory_calls:
-        print(f"memory phase: {args.memory_calls:,} instrumented chat calls", file=sys.stderr, flush=True)
-        m = res["memory"] = memory_phase(sink, inst, args.memory_calls)
+        print(f"memory phase: {args.memory_calls:,} + {args.tracemalloc_calls:,} (tracemalloc) instrumented "
+              "chat calls", file=sys.stderr, flush=True)
+        inst.set(True)
+        fn = wl.make_calls()["chat"]
+        for _ in range(500):
+            fn()
+        sink.flush()
+        spans0 = sink.spans
+        m = res["memory"] = memory_phase(fn, lambda: (sink.flush(), gc.collect()), args.memory_calls,
+                                         args.tracemalloc_calls)
+        m["spans_per_call"] = (sink.spans - spans0) / (args.memory_calls + args.tracemalloc_calls)
         if m["spans_per_call"] != 1.0:
             res["problems"].append(f"memory phase: {m['spans_per_call']:.3f} spans/call")
     if inst:

@@ -61,7 +61,19 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def instrumentation_dependencies(self) -> Collection[str]:
         return self._instruments
 
+    def _load_targets(self) -> Sequence[Target]:
+        """The target table; imports the SDK, so it is called only when instrumenting."""
+        raise NotImplementedError
+
     def _instrument(self, **kwargs: Any) -> None:
+        try:
+            self._targets = self._load_targets()
+        except ImportError:
+            # opentelemetry-instrument loads every traceglass instrumentor when any one SDK is
+            # installed; the others have nothing to do.
+            _log.debug("traceglass: %s skipped, its SDK is not installed", self._name, exc_info=True)
+            self._targets = ()
+            return
         settings = Settings.resolve(capture_content=kwargs.get("capture_content"))
         self.telemetry = Telemetry(
             self._name, __version__, settings,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import wrapt
-from traceglass.semconv import InvocationHandle
+from traceglass.semconv import AsyncStream, InvocationHandle, SyncStream
 
 __all__ = ["given", "wrap_raw_response"]
 
@@ -35,18 +35,34 @@ class _RawResponse(wrapt.ObjectProxy):  # type: ignore[misc]
         self._self_handle = handle
         self._self_on_parsed = on_parsed
         self._self_parsed = False
+        self._self_raw: Any = None  # what the SDK's first parse() returned
+        self._self_result: Any = None  # what the caller got for it (a stream proxy, or the same object)
 
     def _self_record(self, parsed: Any) -> Any:
-        if self._self_parsed or self._self_handle.ended:
+        if self._self_parsed:
+            # The SDK caches parse(): the same object again gets the same proxy again.
+            return self._self_result if parsed is self._self_raw else parsed
+        if self._self_handle.ended:
             return parsed
         self._self_parsed = True
-        return self._self_on_parsed(parsed)
+        self._self_raw = parsed
+        self._self_result = self._self_on_parsed(parsed)
+        return self._self_result
+
+    def _self_stream(self) -> Any:
+        """The stream proxy parse() returned, if any: closing it ends the invocation with what it read."""
+        result = self._self_result
+        return result if isinstance(result, (SyncStream, AsyncStream)) else None
 
     def close(self) -> Any:
         try:
             return self.__wrapped__.close()
         finally:
-            self._self_handle.finish()
+            stream = self._self_stream()
+            if stream is not None:
+                stream.close()
+            else:
+                self._self_handle.finish()
 
     def __del__(self) -> None:
         if not self._self_parsed:
@@ -66,7 +82,11 @@ class _AsyncRawResponse(_RawResponse):
         try:
             return await self.__wrapped__.close()
         finally:
-            self._self_handle.finish()
+            stream = self._self_stream()
+            if stream is not None:
+                await stream.close()
+            else:
+                self._self_handle.finish()
 
 
 def is_raw_response(result: Any) -> bool:

@@ -41,12 +41,14 @@ class Usage:
         input_excludes_cache: bool = False,
         output_excludes_reasoning: bool = False,
     ) -> Usage:
+        # Sanitize first: a bad part (non-numeric str, negative, bool) must not raise or skew the sum.
+        input_tokens, output_tokens = _count(input_tokens), _count(output_tokens)
+        cache_read, cache_write, reasoning = _count(cache_read), _count(cache_write), _count(reasoning)
         if input_excludes_cache and input_tokens is not None:
             input_tokens += (cache_read or 0) + (cache_write or 0)
         if output_excludes_reasoning and output_tokens is not None:
             output_tokens += reasoning or 0
-        return cls(_count(input_tokens), _count(output_tokens), _count(cache_read),
-                   _count(cache_write), _count(reasoning))
+        return cls(input_tokens, output_tokens, cache_read, cache_write, reasoning)
 
 
 def _count(value: Any) -> int | None:
@@ -55,9 +57,10 @@ def _count(value: Any) -> int | None:
         return None
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: float("inf")
         return None
-    return number if number >= 0 else None
+    # Beyond int64 no exporter can encode it (OTLP drops the attribute with an error log).
+    return number if 0 <= number < 2**63 else None
 
 
 @dataclasses.dataclass(slots=True)

@@ -257,26 +257,51 @@ def to_json(items: Sequence[Any], limit: int = 0) -> str:
 
 
 def _shrink(dicts: list[Any], limit: int) -> str:
-    cap = limit
-    while cap > 16:
-        cap //= 2
+    # Binary search for the largest per-string cap that fits; only oversized payloads get here.
+    lo, hi = _MIN_CUT, _longest_string(dicts)
+    best = None
+    while lo <= hi:
+        cap = (lo + hi) // 2
         text = _encoder.encode(_cut_strings(dicts, cap))
         if len(text) <= limit:
-            return text
-    kept = _cut_strings(dicts, 16)
-    while kept:
-        kept.pop()
-        text = _encoder.encode(kept)
-        if len(text) <= limit:
-            return text
-    return "[]"
+            best, lo = text, cap + 1
+        else:
+            hi = cap - 1
+    if best is not None:
+        return best
+    # Keep the longest prefix that fits. Items are encoded once each: re-encoding the list after
+    # every dropped item was quadratic (10k messages took minutes in the caller's thread).
+    pieces = [_encoder.encode(item) for item in _cut_strings(dicts, _MIN_CUT)]
+    size, count = 2, 0  # "[]"
+    for piece in pieces:
+        size += len(piece) + (1 if count else 0)  # "," between items
+        if size > limit:
+            break
+        count += 1
+    return "[" + ",".join(pieces[:count]) + "]"
+
+
+# Fields that identify rather than carry content: cutting them would break the link between a
+# tool call and its response, or turn an enum value into garbage.
+_KEEP_WHOLE = frozenset({"type", "role", "id", "name", "finish_reason", "modality", "mime_type", "file_id"})
+_MIN_CUT = 16
+
+
+def _longest_string(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return max((_longest_string(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return max((_longest_string(v) for v in value), default=0)
+    return 0
 
 
 def _cut_strings(value: Any, cap: int) -> Any:
     if isinstance(value, str):
         return value if len(value) <= cap else value[:cap] + _names.TRUNCATION_MARKER
     if isinstance(value, dict):
-        return {k: (v if k == "type" else _cut_strings(v, cap)) for k, v in value.items()}
+        return {k: (v if k in _KEEP_WHOLE else _cut_strings(v, cap)) for k, v in value.items()}
     if isinstance(value, list):
         return [_cut_strings(v, cap) for v in value]
     return value

@@ -6,6 +6,7 @@ Spec: GenAI semconv gen-ai-dev 1.42.0-dev: spans.yaml (inference, embeddings), m
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -129,24 +130,31 @@ class InvocationHandle:
         span = self._span
         duration = time.perf_counter() - self._start
         ttfc = None if self._first_chunk is None else self._first_chunk - self._start
+        err = None if exc is None else error_type(exc)
+        # Metrics first: they use only typed fields, and must survive a failure in the span or
+        # event code below (an odd provider attribute, a broken processor).
+        self._record_metrics(duration, ttfc, err)
         attributes = _end_attributes(inv, ttfc)
-        err = None
-        if exc is not None:
-            err = error_type(exc)
+        if err is not None:
             attributes[N.ERROR_TYPE] = err
-        content = _content(inv, tel.settings.max_content_length) if tel.settings.capture.on_span or (
-            tel.settings.capture.on_event and tel._logger is not None) else None
-        if content and tel.settings.capture.on_span:
+        capture = tel.settings.capture
+        recording = span.is_recording()
+        content = None
+        if (capture.on_span and recording) or (capture.on_event and tel._logger is not None):
+            content = _content(inv, tel.settings.max_content_length)
+        if content and capture.on_span:
             attributes.update(content)
-        if span.is_recording():
-            span.set_attributes(attributes)
+        if recording:
             if exc is not None:
+                # Before the other attributes, so a bad one cannot hide that the call failed.
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, str(exc) or err))
-        if tel._logger is not None:
+                span.set_attributes({N.ERROR_TYPE: attributes[N.ERROR_TYPE]})
+            span.set_attributes(attributes)
+        if tel._logger is not None and inv.operation != N.EMBEDDINGS:
+            # The details event is the inference one; embeddings have no event (and no content).
             self._emit_event(attributes, content)
         span.end()
-        self._record_metrics(duration, ttfc, err)
 
     def _record_metrics(self, duration: float, ttfc: float | None, err: str | None) -> None:
         tel = self._telemetry
@@ -160,9 +168,6 @@ class InvocationHandle:
             attrs[N.SERVER_ADDRESS] = inv.server_address
             if inv.server_port:
                 attrs[N.SERVER_PORT] = inv.server_port
-        if err is not None:
-            attrs[N.ERROR_TYPE] = err
-        tel._duration.record(duration, attrs)
         if ttfc is not None:
             tel._ttfc.record(ttfc, attrs)
         usage = inv.usage
@@ -171,6 +176,10 @@ class InvocationHandle:
                 tel._tokens.record(usage.input_tokens, {**attrs, N.TOKEN_TYPE: "input"})
             if usage.output_tokens is not None:
                 tel._tokens.record(usage.output_tokens, {**attrs, N.TOKEN_TYPE: "output"})
+        # error.type is declared on the duration metric only.
+        if err is not None:
+            attrs[N.ERROR_TYPE] = err
+        tel._duration.record(duration, attrs)
 
     def _emit_event(self, attributes: dict[str, Any], content: dict[str, str] | None) -> None:
         tel = self._telemetry
@@ -179,8 +188,9 @@ class InvocationHandle:
         for key in (N.SYSTEM_INSTRUCTIONS, N.INPUT_MESSAGES, N.OUTPUT_MESSAGES, N.TOOL_DEFINITIONS):
             event_attrs.pop(key, None)
         if content is not None and tel.settings.capture.on_event:
-            # On events the conventions want structured values, not JSON strings.
-            event_attrs.update(_structured_content(inv))
+            # On events the conventions want structured values, not JSON strings: parse the JSON
+            # so the size cap (max_content_length) holds on events too.
+            event_attrs.update({key: json.loads(value) for key, value in content.items()})
         assert tel._logger is not None
         tel._logger.emit(
             event_name=N.DETAILS_EVENT,
@@ -263,15 +273,3 @@ def _content(inv: Invocation, limit: int) -> dict[str, str]:
         out[N.TOOL_DEFINITIONS] = to_json(inv.tool_definitions, limit)
     return out
 
-
-def _structured_content(inv: Invocation) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, items in (
-        (N.SYSTEM_INSTRUCTIONS, inv.system_instructions),
-        (N.INPUT_MESSAGES, inv.input_messages),
-        (N.OUTPUT_MESSAGES, inv.output_messages),
-        (N.TOOL_DEFINITIONS, inv.tool_definitions),
-    ):
-        if items:
-            out[key] = [item.as_dict() for item in items]
-    return out

@@ -35,6 +35,9 @@ _DROPPED_HEADERS = frozenset(
 _SSE_EVENT_END = re.compile(rb"(?<=\n\n)|(?<=\r\n\r\n)")
 _LINE_END = re.compile(rb"(?<=\n)")
 
+# libyaml's loader parses the larger cassettes several times faster than the pure-Python one.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 Body = str | bytes | dict[str, Any] | list[Any] | None
 
 
@@ -54,7 +57,8 @@ def guess_content_type(body: bytes) -> str:
     if head.startswith((b"data:", b"event:", b"id:", b":")):
         return "text/event-stream; charset=utf-8"
     lines = [line for line in body.splitlines() if line.strip()]
-    if len(lines) > 1 and all(line.lstrip().startswith(b"{") for line in lines):
+    # Several lines that each parse as a JSON object: NDJSON (a pretty-printed object has lines that don't).
+    if len(lines) > 1 and all(isinstance(_parse_json(line), dict) for line in lines):
         return "application/x-ndjson"
     return "application/json"
 
@@ -201,6 +205,8 @@ class ReplayServer:
 
     def url(self, prefix: str = "/v1") -> str:
         """Base URL for a client, e.g. ``url("/v1")`` for OpenAI, ``url("")`` for Anthropic/Ollama."""
+        if prefix and not prefix.startswith("/"):
+            prefix = "/" + prefix
         return f"http://127.0.0.1:{self.port}{prefix}"
 
     @property
@@ -285,7 +291,7 @@ class ReplayServer:
     def load_cassette(self, name: str | Path, **options: Any) -> Cassette:
         """Queue every interaction of a VCR.py cassette; ``options`` apply to each response."""
         path = cassette_path(name)
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
         requests, responses = [], []
         for interaction in data["interactions"]:
             request, recorded = interaction["request"], interaction["response"]
@@ -408,6 +414,11 @@ class _Handler(BaseHTTPRequestHandler):
             delay = response.first_chunk_delay if index == 0 else response.chunk_delay
             if delay:
                 time.sleep(delay)
-            self.wfile.write(chunk)
+            try:
+                self.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                # The client closed a stream early (stream.close(), break): normal, not a server error.
+                self.close_connection = True
+                return
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle

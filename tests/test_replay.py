@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
 import openai
 import pytest
 
-from tests.replay import ReplayServer, cassette_path
+from tests.replay import CASSETTES_DIR, ReplayServer, cassette_path
 
 OPENAI = "openai/otel-contrib__test_chat_completion_"
 MESSAGES: list[Any] = [{"role": "user", "content": "Say this is a test"}]
@@ -148,6 +151,21 @@ def test_mid_stream_drop_raises_connection_error(replay: ReplayServer, openai_cl
     assert isinstance(caught.value.__cause__, httpx2.RemoteProtocolError)
 
 
+def test_client_closing_a_stream_early_is_clean(
+    replay: ReplayServer, openai_client: Factory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    replay.load_cassette(OPENAI + "streaming.yaml", chunk_delay=0.02)
+    client = openai_client()
+
+    first = client.chat.completions.create(model="gpt-4", messages=MESSAGES, stream=True)
+    next(iter(first))
+    first.close()  # the server is still writing this stream
+    again = list(client.chat.completions.create(model="gpt-4", messages=MESSAGES, stream=True))
+
+    assert len(again) == 8
+    assert capsys.readouterr().err == ""  # no BrokenPipe traceback from the server thread
+
+
 def test_drop_before_body_fails_the_call(replay: ReplayServer, openai_client: Factory) -> None:
     replay.add("POST", "/v1/chat/completions", body={"unused": True}, drop_after=0)
 
@@ -181,32 +199,21 @@ def test_unmatched_request_gets_501(replay: ReplayServer, openai_client: Factory
     replay.unmatched.clear()  # intended here; the fixture would otherwise fail the test
 
 
-def test_anthropic_style_sse(replay: ReplayServer, anthropic_client: Factory) -> None:
-    message = {
-        "id": "msg_1",
-        "type": "message",
-        "role": "assistant",
-        "model": "claude-x",
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": {"input_tokens": 3, "output_tokens": 1},
-    }
+def test_named_event_sse(replay: ReplayServer, openai_client: Factory) -> None:
+    # Responses API streams use Anthropic-style "event: <type>" lines and no [DONE] terminator.
+    response = {"id": "resp_1", "object": "response", "created_at": 1, "model": "gpt-4o-mini", "output": []}
     events = [
-        {"type": "message_start", "message": message},
-        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}},
-        {"type": "content_block_stop", "index": 0},
-        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}},
-        {"type": "message_stop"},
-    ]
-    response = replay.add_sse("/v1/messages", events, event_names="type")
-    assert response.body.startswith(b"event: message_start\ndata: {") and b"[DONE]" not in response.body
+        {"type": "response.created", "sequence_number": 0, "response": {**response, "status": "in_progress"}},
+        {"type": "response.output_text.delta", "sequence_number": 1, "item_id": "m", "output_index": 0,
+         "content_index": 0, "delta": "Hi", "logprobs": []},
+        {"type": "response.completed", "sequence_number": 2, "response": {**response, "status": "completed"}},
+    ]  # fmt: skip
+    canned = replay.add_sse("/v1/responses", events, event_names="type")
+    assert canned.body.startswith(b"event: response.created\ndata: {") and b"[DONE]" not in canned.body
 
-    client = anthropic_client()
-    with client.messages.stream(model="claude-x", max_tokens=8, messages=MESSAGES) as stream:
-        assert list(stream.text_stream) == ["Hi"]
-        assert stream.get_final_message().usage.output_tokens == 2
+    stream = openai_client().responses.create(model="gpt-4o-mini", input="hi", stream=True)
+
+    assert [event.type for event in stream] == [e["type"] for e in events]
 
 
 def test_ollama_ndjson(replay: ReplayServer, ollama_client: Factory) -> None:
@@ -228,3 +235,20 @@ def test_cassette_path_resolves_and_reports_missing() -> None:
     assert cassette_path(OPENAI + "404.yaml").is_file()
     with pytest.raises(FileNotFoundError, match="README"):
         cassette_path("openai/nope.yaml")
+
+
+@pytest.mark.parametrize(
+    "path", sorted(CASSETTES_DIR.glob("*/*.yaml")), ids=lambda p: f"{p.parent.name}/{p.stem}"
+)
+def test_every_copied_cassette_replays_exactly(replay: ReplayServer, path: Path) -> None:
+    cassette = replay.load_cassette(path)
+    # Plain http.client: creating an httpx client per file would cost ~40 ms (TLS context) each.
+    connection = http.client.HTTPConnection("127.0.0.1", replay.port, timeout=5)
+    try:
+        for request, expected in zip(cassette.requests, cassette.responses, strict=True):
+            connection.request(request["method"], urlsplit(request["uri"]).path, body=b"{}")
+            got = connection.getresponse()
+            assert (got.status, got.read()) == (expected.status, expected.body)
+            assert int(got.headers["content-length"]) == len(expected.body)
+    finally:
+        connection.close()

@@ -124,4 +124,4 @@ class Settings:
                 except ValueError:
                     _log.warning("%s has value %r; not an integer. Using %d.",
                                  MAX_CONTENT_LENGTH, raw, _DEFAULT_MAX_CONTENT_LENGTH)
-        return cls(capture=capture, emit_event=emit_event, max_content_length=max_content_length)
+        return cls(capture=capture, emit_event=emit_event, max_content_length=max(0, max_content_length))

@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .._base import GenAIInstrumentor, Target
 
 __all__ = ["OpenAIInstrumentor"]
@@ -18,6 +16,7 @@ _BETA_RESPONSES = "openai.resources.beta.responses"
 
 
 def _targets() -> tuple[Target, ...]:
+    # Importing the adapters imports openai itself.
     from ._adapters import CHAT, COMPLETIONS, EMBEDDINGS, RESPONSES
 
     table = []
@@ -44,6 +43,5 @@ class OpenAIInstrumentor(GenAIInstrumentor):
     _name = "traceglass.instrumentors.openai"
     _instruments = ("openai >= 1.40",)
 
-    def _instrument(self, **kwargs: Any) -> None:
-        self._targets = _targets()
-        super()._instrument(**kwargs)
+    def _load_targets(self) -> tuple[Target, ...]:
+        return _targets()

@@ -8,6 +8,7 @@ openai.types.completion_create_params (openai 3.x).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from traceglass.semconv import (
@@ -87,9 +88,22 @@ def chat_invocation(instance: Any, kwargs: dict[str, Any], content: bool) -> Inv
     inv.start_attributes["openai.api.type"] = "chat_completions"
     _service_tier(inv, kwargs)
     if content:
-        inv.input_messages = [_chat_message(m) for m in given(kwargs.get("messages")) or ()]
-        inv.tool_definitions = _tool_definitions(given(kwargs.get("tools")), given(kwargs.get("functions")))
+        inv.input_messages = [_chat_message(m) for m in _reusable(kwargs, "messages") or ()]
+        inv.tool_definitions = _tool_definitions(_reusable(kwargs, "tools"), _reusable(kwargs, "functions"))
     return inv
+
+
+def _reusable(kwargs: dict[str, Any], key: str) -> Any:
+    """`kwargs[key]`, turned into a list first if it is a one-shot iterator (a generator, iter()).
+
+    The SDK takes any Iterable and reads it after us: reading an iterator here would leave it
+    empty for the request. The wrapper calls the SDK with this same kwargs dict, so the SDK gets
+    the list, which it would have built from the iterator anyway.
+    """
+    value = given(kwargs.get(key))
+    if isinstance(value, Iterator):
+        value = kwargs[key] = list(value)
+    return value
 
 
 def responses_invocation(instance: Any, kwargs: dict[str, Any], content: bool) -> Invocation:

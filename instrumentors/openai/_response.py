@@ -126,7 +126,8 @@ def apply_embeddings(inv: Invocation, result: Any, content: bool) -> None:
         if isinstance(vector, list):
             inv.embedding_dimension_count = len(vector)
         elif isinstance(vector, str):  # base64 of float32 values, when asked for explicitly
-            inv.embedding_dimension_count = (len(vector) * 3 // 4 - vector.count("=")) // 4
+            # Unpadded base64: 4 characters per 3 bytes; never negative, whatever the text.
+            inv.embedding_dimension_count = len(vector.rstrip("=")) * 3 // 4 // 4
 
 
 # --- Responses API ---------------------------------------------------------------------------------
@@ -180,7 +181,7 @@ def _response_output_parts(item: Any) -> list[MessagePart]:
                 parts.append(TextPart(text))
         return parts
     if kind == "function_call":
-        return [ToolCallRequestPart(getattr(item, "name", None) or "", getattr(item, "call_id", None),
+        return [ToolCallRequestPart(_str(getattr(item, "name", None)) or "", _str(getattr(item, "call_id", None)),
                                     parse_arguments(getattr(item, "arguments", None)))]
     if kind == "reasoning":
         texts = [getattr(s, "text", None) for s in getattr(item, "summary", None) or ()]
@@ -188,5 +189,5 @@ def _response_output_parts(item: Any) -> list[MessagePart]:
         text = "\n".join(t for t in texts if isinstance(t, str))
         return [ReasoningPart(text)] if text else []
     if isinstance(kind, str) and kind.endswith("_call"):  # web_search_call, file_search_call, ...
-        return [ServerToolCallPart(kind[: -len("_call")], {"type": kind}, getattr(item, "id", None))]
+        return [ServerToolCallPart(kind[: -len("_call")], {"type": kind}, _str(getattr(item, "id", None)))]
     return []

@@ -17,11 +17,12 @@ __all__ = ["ChatChunks", "CompletionChunks", "ResponseEvents"]
 
 
 class _Choice:
-    __slots__ = ("finish", "role", "text", "tools")
+    __slots__ = ("finish", "refusal", "role", "text", "tools")
 
     def __init__(self) -> None:
         self.role: str | None = None
         self.text: list[str] = []
+        self.refusal: list[str] = []
         self.tools: dict[int, list[Any]] = {}  # index -> [id, name, argument pieces]
         self.finish: str | None = None
 
@@ -57,10 +58,21 @@ class ChatChunks:
                 text = delta.content
                 if text:
                     state.text.append(text)
-                if delta.role:
+                refusal = getattr(delta, "refusal", None)
+                if refusal and isinstance(refusal, str):
+                    state.refusal.append(refusal)
+                if delta.role and isinstance(delta.role, str):
                     state.role = delta.role
                 if delta.tool_calls:
                     self._add_tool_calls(state, delta.tool_calls)
+                function_call = getattr(delta, "function_call", None)
+                if function_call is not None:  # the legacy `functions` API: one call, without an id
+                    slot = state.tools.setdefault(-1, [None, None, []])
+                    name, arguments = getattr(function_call, "name", None), getattr(function_call, "arguments", None)
+                    if name and isinstance(name, str):
+                        slot[1] = name
+                    if arguments and isinstance(arguments, str):
+                        slot[2].append(arguments)
             if choice.finish_reason:
                 state.finish = choice.finish_reason
                 self.tier = getattr(chunk, "service_tier", None) or self.tier
@@ -90,13 +102,18 @@ class ChatChunks:
         ordered = [self.choices[i] for i in sorted(self.choices)]
         inv.finish_reasons = [finish_reason(c.finish) for c in ordered] or (None if complete else ["error"])
         if self.content:
-            inv.output_messages = [self._message(c) for c in ordered]
+            messages = [self._message(c) for c in ordered]
+            # A stream cut short has output messages only if some output was produced.
+            if complete or any(m.parts for m in messages):
+                inv.output_messages = messages
 
     @staticmethod
     def _message(choice: _Choice) -> OutputMessage:
         parts: list[MessagePart] = []
         if choice.text:
             parts.append(TextPart("".join(choice.text)))
+        if choice.refusal:  # as the non-streamed message.refusal: a text part after the content
+            parts.append(TextPart("".join(choice.refusal)))
         for index in sorted(choice.tools):
             call_id, name, pieces = choice.tools[index]
             parts.append(ToolCallRequestPart(name or "", call_id, parse_arguments("".join(pieces))))
@@ -158,19 +175,22 @@ class ResponseEvents:
     def add(self, event: Any) -> None:
         kind = getattr(event, "type", None)
         if kind == "response.output_text.delta":
-            self.text.append(event.delta)
+            delta = getattr(event, "delta", None)
+            if isinstance(delta, str):
+                self.text.append(delta)
         elif kind in self._FINAL:
-            self.final = event.response
+            self.final = getattr(event, "response", None)
         elif kind in ("response.created", "response.in_progress", "response.queued"):
-            self.latest = event.response
+            self.latest = getattr(event, "response", None)
 
     def apply(self, inv: Invocation, complete: bool) -> None:
         if self.final is not None:
             apply_response(inv, self.final, self.content)
             return
         if self.latest is not None:
-            inv.response_id = getattr(self.latest, "id", None)
-            inv.response_model = getattr(self.latest, "model", None)
+            response_id, model = getattr(self.latest, "id", None), getattr(self.latest, "model", None)
+            inv.response_id = response_id if isinstance(response_id, str) else None
+            inv.response_model = model if isinstance(model, str) else None
         inv.finish_reasons = ["error"]
         if self.content and self.text:
             inv.output_messages = [OutputMessage("assistant", [TextPart("".join(self.text))], "error")]
