@@ -50,8 +50,9 @@ class Target:
 class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """A BaseInstrumentor driven by a target table.
 
-    instrument(tracer_provider=, meter_provider=, logger_provider=, capture_content=) where
-    capture_content is NO_CONTENT | SPAN_ONLY | EVENT_ONLY | SPAN_AND_EVENT or a bool.
+    instrument(tracer_provider=, meter_provider=, logger_provider=, capture_content=,
+    full_tool_definitions=) where capture_content is NO_CONTENT | SPAN_ONLY | EVENT_ONLY |
+    SPAN_AND_EVENT or a bool.
     """
 
     _name: str = "traceglass"
@@ -74,7 +75,10 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             _log.debug("traceglass: %s skipped, its SDK is not installed", self._name, exc_info=True)
             self._targets = ()
             return
-        settings = Settings.resolve(capture_content=kwargs.get("capture_content"))
+        settings = Settings.resolve(
+            capture_content=kwargs.get("capture_content"),
+            full_tool_definitions=kwargs.get("full_tool_definitions"),
+        )
         self.telemetry = Telemetry(
             self._name, __version__, settings,
             tracer_provider=kwargs.get("tracer_provider"),

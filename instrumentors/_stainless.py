@@ -89,8 +89,13 @@ class _AsyncRawResponse(_RawResponse):
                 self._self_handle.finish()
 
 
+_RAW_RESPONSES = frozenset({"LegacyAPIResponse", "APIResponse", "AsyncAPIResponse"})
+
+
 def is_raw_response(result: Any) -> bool:
-    return hasattr(result, "http_response") and hasattr(result, "parse")
+    # By class name, not hasattr(): on the SDK's pydantic results a missing attribute costs an
+    # exception, on every call.
+    return type(result).__name__ in _RAW_RESPONSES
 
 
 def wrap_raw_response(result: Any, handle: InvocationHandle, on_parsed: Callable[[Any], Any]) -> Any:

@@ -102,6 +102,9 @@ class Invocation:
     finish_reasons: list[str] | None = None
     usage: Usage | None = None
     embedding_dimension_count: int | None = None
+    # set when the provider reports a failure in a response rather than raising (a Responses API
+    # status "failed"); a low-cardinality code such as "server_error"
+    error_type: str | None = None
 
     # provider-specific attributes ("openai.response.service_tier", "ollama.eval_duration", ...);
     # start_attributes are known before the call, attributes after it.

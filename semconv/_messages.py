@@ -64,8 +64,9 @@ class ToolCallRequestPart:
     type: Literal["tool_call"] = "tool_call"
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "tool_call", "name": self.name}
-        if self.id is not None:
+        # Providers (and OpenAI-compatible servers) can send odd types; the schema wants strings.
+        out: dict[str, Any] = {"type": "tool_call", "name": self.name if isinstance(self.name, str) else ""}
+        if isinstance(self.id, str):
             out["id"] = self.id
         if self.arguments is not None:
             out["arguments"] = self.arguments
@@ -80,7 +81,7 @@ class ToolCallResponsePart:
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "tool_call_response", "response": self.response}
-        if self.id is not None:
+        if isinstance(self.id, str):
             out["id"] = self.id
         return out
 

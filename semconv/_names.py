@@ -80,6 +80,10 @@ TEXT_COMPLETION = "text_completion"
 GENERATE_CONTENT = "generate_content"
 EMBEDDINGS = "embeddings"
 
+# An observable instrument that reports nothing: its callback flushes batched measurements
+# before each collection (see _metrics.py).
+METRIC_FLUSH_HOOK = "traceglass.metrics.flush"
+
 # Advised histogram boundaries.
 DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 TOKEN_BUCKETS = tuple(4**i for i in range(14))  # 1, 4, 16, ..., 67108864

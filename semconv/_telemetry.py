@@ -21,7 +21,8 @@ from traceglass._env import Settings
 from . import _names as N
 from ._guard import report_failure
 from ._invocation import Invocation, Usage
-from ._messages import to_json
+from ._messages import GenericToolDefinition, to_json
+from ._metrics import Metrics
 
 __all__ = ["InvocationHandle", "Telemetry", "error_type"]
 
@@ -56,16 +57,7 @@ class Telemetry:
         self.settings = settings
         self._tracer = trace.get_tracer(name, version, tracer_provider, schema_url=N.SCHEMA_URL)
         meter = get_meter(name, version, meter_provider, schema_url=N.SCHEMA_URL)
-        self._duration = meter.create_histogram(
-            N.METRIC_OPERATION_DURATION, unit="s", description="GenAI operation duration.",
-            explicit_bucket_boundaries_advisory=list(N.DURATION_BUCKETS))
-        self._tokens = meter.create_histogram(
-            N.METRIC_TOKEN_USAGE, unit="{token}", description="Number of input and output tokens used.",
-            explicit_bucket_boundaries_advisory=list(N.TOKEN_BUCKETS))
-        self._ttfc = meter.create_histogram(
-            N.METRIC_TIME_TO_FIRST_CHUNK, unit="s",
-            description="Time from the request to the first chunk of a streamed response.",
-            explicit_bucket_boundaries_advisory=list(N.DURATION_BUCKETS))
+        self._metrics = Metrics(meter)
         self._logger = (get_logger(name, version, logger_provider, schema_url=N.SCHEMA_URL)
                         if settings.emit_event else None)
 
@@ -130,7 +122,7 @@ class InvocationHandle:
         span = self._span
         duration = time.perf_counter() - self._start
         ttfc = None if self._first_chunk is None else self._first_chunk - self._start
-        err = None if exc is None else error_type(exc)
+        err = inv.error_type if exc is None else error_type(exc)
         # Metrics first: they use only typed fields, and must survive a failure in the span or
         # event code below (an odd provider attribute, a broken processor).
         self._record_metrics(duration, ttfc, err)
@@ -141,15 +133,16 @@ class InvocationHandle:
         recording = span.is_recording()
         content = None
         if (capture.on_span and recording) or (capture.on_event and tel._logger is not None):
-            content = _content(inv, tel.settings.max_content_length)
+            content = _content(inv, tel.settings)
         if content and capture.on_span:
             attributes.update(content)
         if recording:
-            if exc is not None:
+            if err is not None:
                 # Before the other attributes, so a bad one cannot hide that the call failed.
-                span.record_exception(exc)
-                span.set_status(Status(StatusCode.ERROR, str(exc) or err))
-                span.set_attributes({N.ERROR_TYPE: attributes[N.ERROR_TYPE]})
+                if exc is not None:
+                    span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, (str(exc) if exc is not None else "") or err))
+                span.set_attributes({N.ERROR_TYPE: err})
             span.set_attributes(attributes)
         if tel._logger is not None and inv.operation != N.EMBEDDINGS:
             # The details event is the inference one; embeddings have no event (and no content).
@@ -157,29 +150,14 @@ class InvocationHandle:
         span.end()
 
     def _record_metrics(self, duration: float, ttfc: float | None, err: str | None) -> None:
-        tel = self._telemetry
         inv = self.invocation
-        attrs: dict[str, Any] = {N.OPERATION_NAME: inv.operation, N.PROVIDER_NAME: inv.provider}
-        if inv.request_model:
-            attrs[N.REQUEST_MODEL] = inv.request_model
-        if inv.response_model:
-            attrs[N.RESPONSE_MODEL] = inv.response_model
-        if inv.server_address:
-            attrs[N.SERVER_ADDRESS] = inv.server_address
-            if inv.server_port:
-                attrs[N.SERVER_PORT] = inv.server_port
-        if ttfc is not None:
-            tel._ttfc.record(ttfc, attrs)
         usage = inv.usage
-        if usage is not None:
-            if usage.input_tokens is not None:
-                tel._tokens.record(usage.input_tokens, {**attrs, N.TOKEN_TYPE: "input"})
-            if usage.output_tokens is not None:
-                tel._tokens.record(usage.output_tokens, {**attrs, N.TOKEN_TYPE: "output"})
-        # error.type is declared on the duration metric only.
-        if err is not None:
-            attrs[N.ERROR_TYPE] = err
-        tel._duration.record(duration, attrs)
+        self._telemetry._metrics.add((
+            inv.operation, inv.provider, inv.request_model, inv.response_model, inv.server_address,
+            inv.server_port, err, duration, ttfc,
+            None if usage is None else usage.input_tokens, None if usage is None else usage.output_tokens,
+            self._span,
+        ))
 
     def _emit_event(self, attributes: dict[str, Any], content: dict[str, str] | None) -> None:
         tel = self._telemetry
@@ -261,7 +239,8 @@ def _usage_attributes(usage: Usage, attrs: dict[str, Any]) -> None:
             attrs[key] = value
 
 
-def _content(inv: Invocation, limit: int) -> dict[str, str]:
+def _content(inv: Invocation, settings: Settings) -> dict[str, str]:
+    limit = settings.max_content_length
     out: dict[str, str] = {}
     if inv.system_instructions:
         out[N.SYSTEM_INSTRUCTIONS] = to_json(inv.system_instructions, limit)
@@ -270,6 +249,10 @@ def _content(inv: Invocation, limit: int) -> dict[str, str]:
     if inv.output_messages:
         out[N.OUTPUT_MESSAGES] = to_json(inv.output_messages, limit)
     if inv.tool_definitions:
-        out[N.TOOL_DEFINITIONS] = to_json(inv.tool_definitions, limit)
+        definitions = inv.tool_definitions
+        if not settings.full_tool_definitions:
+            # The conventions advise against the optional properties by default (size).
+            definitions = [GenericToolDefinition(d.type, d.name) for d in definitions]
+        out[N.TOOL_DEFINITIONS] = to_json(definitions, limit)
     return out
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -151,6 +152,15 @@ def _sse_event(data: str, name: str | None) -> str:
     return head + "".join(f"data: {line}\n" for line in data.split("\n")) + "\n"
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that closes a keep-alive connection (an abandoned stream, a test's client
+        # going away) is normal here; anything else is still reported.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class ReplayServer:
     """Serves canned HTTP responses on 127.0.0.1:<random port> from a daemon thread."""
 
@@ -166,7 +176,7 @@ class ReplayServer:
 
     def start(self) -> ReplayServer:
         handler = type("_BoundHandler", (_Handler,), {"replay": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
         # Handler threads may sit on idle keep-alive connections forever; they must not block exit.
         self._httpd.daemon_threads = True
         # A short poll interval keeps stop() (which waits for the next poll) from adding ~0.5 s.

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 __all__ = [
     "CAPTURE_MESSAGE_CONTENT",
     "EMIT_EVENT",
+    "FULL_TOOL_DEFINITIONS",
     "MAX_CONTENT_LENGTH",
     "CaptureMode",
     "Settings",
@@ -34,6 +35,11 @@ for EVENT_ONLY and SPAN_AND_EVENT, else false."""
 MAX_CONTENT_LENGTH = "TRACEGLASS_MAX_CONTENT_LENGTH"
 """Cap, in characters, on each content attribute (messages, instructions, tool definitions).
 Default 65536; 0 means no cap."""
+
+FULL_TOOL_DEFINITIONS = "TRACEGLASS_FULL_TOOL_DEFINITIONS"
+"""true/false: with content capture on, record each tool definition whole (description and
+parameter schema). Default false: type and name only, as the conventions recommend because
+definitions can be large."""
 
 _DEFAULT_MAX_CONTENT_LENGTH = 65536
 
@@ -98,6 +104,7 @@ class Settings:
     capture: CaptureMode = CaptureMode.NO_CONTENT
     emit_event: bool = False
     max_content_length: int = _DEFAULT_MAX_CONTENT_LENGTH
+    full_tool_definitions: bool = False
 
     @classmethod
     def resolve(
@@ -105,6 +112,7 @@ class Settings:
         capture_content: str | bool | CaptureMode | None = None,
         emit_event: bool | None = None,
         max_content_length: int | None = None,
+        full_tool_definitions: bool | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         env = os.environ if environ is None else environ
@@ -124,4 +132,8 @@ class Settings:
                 except ValueError:
                     _log.warning("%s has value %r; not an integer. Using %d.",
                                  MAX_CONTENT_LENGTH, raw, _DEFAULT_MAX_CONTENT_LENGTH)
-        return cls(capture=capture, emit_event=emit_event, max_content_length=max(0, max_content_length))
+        if full_tool_definitions is None:
+            raw = env.get(FULL_TOOL_DEFINITIONS)
+            full_tool_definitions = False if raw is None else parse_bool(raw, FULL_TOOL_DEFINITIONS, False)
+        return cls(capture=capture, emit_event=emit_event, max_content_length=max(0, max_content_length),
+                   full_tool_definitions=full_tool_definitions)

@@ -157,6 +157,8 @@ def apply_response(inv: Invocation, result: Any, content: bool) -> None:
         finish = _INCOMPLETE_REASONS.get(reason, reason) if isinstance(reason, str) else "length"
     elif status in ("failed", "cancelled"):
         finish = "error"
+        code = getattr(getattr(result, "error", None), "code", None)
+        inv.error_type = code if isinstance(code, str) and code else status
     elif any(getattr(item, "type", None) == "function_call" for item in output):
         finish = "tool_call"
     else:

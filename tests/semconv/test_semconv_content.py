@@ -68,10 +68,24 @@ def test_span_content_keeps_every_part_in_order(kit: Pipelines) -> None:
     output = json.loads(str(attributes[N.OUTPUT_MESSAGES]))
     assert [m["finish_reason"] for m in output] == ["stop", "tool_call"]  # one per choice, in order
     assert [p["type"] for p in output[0]["parts"]] == ["reasoning", "text"]
+    # By default, tool definitions carry only their required properties (the conventions
+    # advise against the large optional ones).
     tools = json.loads(str(attributes[N.TOOL_DEFINITIONS]))
-    assert tools[0]["parameters"]["required"] == ["location"]
-    assert tools[1] == {"type": "web_search", "name": "web_search"}
+    assert tools == [{"type": "function", "name": "get_weather"}, {"type": "web_search", "name": "web_search"}]
     assert json.loads(str(attributes[N.SYSTEM_INSTRUCTIONS])) == [{"type": "text", "content": "You are a weather bot."}]
+
+
+@pytest.mark.parametrize("how", ["argument", "env"])
+def test_full_tool_definitions_on_request(kit: Pipelines, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    if how == "env":
+        monkeypatch.setenv("TRACEGLASS_FULL_TOOL_DEFINITIONS", "true")
+        telemetry = kit.telemetry(capture_content="SPAN_ONLY")
+    else:
+        telemetry = kit.telemetry(capture_content="SPAN_ONLY", full_tool_definitions=True)
+    telemetry.start(rich_invocation()).finish()
+    tools = json.loads(str(kit.span().attributes[N.TOOL_DEFINITIONS]))
+    assert tools[0]["name"] == "get_weather" and tools[0]["parameters"]["required"] == ["location"]
+    assert tools[1] == {"type": "web_search", "name": "web_search"}
 
 
 def test_missing_finish_reason_is_written_as_error(kit: Pipelines) -> None:

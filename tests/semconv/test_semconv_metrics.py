@@ -133,3 +133,40 @@ def test_choice_count_of_one_is_left_out(kit: Pipelines) -> None:
     one, three = kit.spans()
     assert "gen_ai.request.choice.count" not in (one.attributes or {})
     assert (three.attributes or {})["gen_ai.request.choice.count"] == 3
+
+
+def test_batched_measurements_all_reach_the_reader_and_nothing_else_is_exported(kit: Pipelines) -> None:
+    """Measurements are recorded in batches (every 128 calls and before each collection): a
+    collection at any moment sees every finished call, from any thread, and the flush hook
+    itself exports nothing."""
+    import threading
+
+    telemetry = kit.telemetry()
+
+    def calls(count: int) -> None:
+        for _ in range(count):
+            handle = telemetry.start(text_invocation())
+            handle.invocation.usage = Usage(input_tokens=3, output_tokens=4)
+            handle.finish()
+
+    threads = [threading.Thread(target=calls, args=(100,)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    calls(7)  # a partial batch, still pending until the collection below
+    assert set(kit.metrics()) == {DURATION, TOKENS}
+    assert sum(p.count for p in kit.points(DURATION)) == 307
+    by_type = {p.attributes["gen_ai.token.type"]: p for p in kit.points(TOKENS)}
+    assert (by_type["input"].count, by_type["input"].sum) == (307, 3 * 307)
+    assert (by_type["output"].count, by_type["output"].sum) == (307, 4 * 307)
+    calls(1)  # and the next collection sees what came after the last one
+    assert sum(p.count for p in kit.points(DURATION)) == 308
+
+
+def test_exemplars_point_at_the_calls_own_span(kit: Pipelines) -> None:
+    kit.telemetry().start(text_invocation()).finish()
+    span = kit.span()
+    exemplars = _only(kit.points(DURATION)).exemplars
+    assert exemplars and exemplars[0].span_id == span.context.span_id
+    assert exemplars[0].trace_id == span.context.trace_id

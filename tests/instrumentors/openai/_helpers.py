@@ -212,3 +212,20 @@ def sdk_call(method: str, **kwargs: Any) -> Callable[[Any], Awaitable[Any]]:
 def span_attributes(span: ReadableSpan) -> dict[str, Any]:
     """The span's attributes as a plain dict, sequences as lists."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in (span.attributes or {}).items()}
+
+
+RESPONSES_CASSETTE = "openai/otel-contrib__test_responses_{}[content_mode0].yaml"
+
+
+def text_part(text: str) -> dict[str, Any]:
+    """A text part as recorded in gen_ai.*.messages."""
+    return {"type": "text", "content": text}
+
+
+def response_body(**fields: Any) -> dict[str, Any]:
+    """A minimal Responses API `Response` JSON answering "ok"; `fields` override or add top-level keys."""
+    return {"id": "resp_1", "object": "response", "created_at": 1, "status": "completed", "model": "gpt-4o-2024",
+            "output": [{"id": "msg_1", "type": "message", "role": "assistant", "status": "completed",
+                        "content": [{"type": "output_text", "text": "ok", "annotations": []}]}],
+            "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
+            "usage": {"input_tokens": 3, "output_tokens": 1, "total_tokens": 4}, **fields}

@@ -158,7 +158,7 @@ def test_multiple_choices(is_async: bool, replay: Any, otel: Any, instrument: An
 def test_tool_calls_then_tool_results(is_async: bool, replay: Any, otel: Any, instrument: Any,
                                       openai_client: Any) -> None:
     replay.load_cassette(cassette("otel-contrib__test_chat_completion_tool_calls_with_content"))
-    instrument()
+    instrument(full_tool_definitions=True)
     messages: list[Any] = [
         {"role": "system", "content": "You're a helpful assistant."},
         {"role": "user", "content": "What's the weather in Seattle and San Francisco today?"},
@@ -367,3 +367,16 @@ def test_audio_and_file_parts(replay: Any, otel: Any, instrument: Any, openai_cl
             {"type": "blob", "modality": "document", "mime_type": "application/pdf", "content": "JVBERi0="},
         ]},
     ]
+
+
+def test_tool_definitions_carry_names_only_by_default(replay: Any, otel: Any, instrument: Any,
+                                                      openai_client: Any) -> None:
+    """The conventions advise against the large optional properties (description, parameters)
+    by default; TRACEGLASS_FULL_TOOL_DEFINITIONS / full_tool_definitions=True records them."""
+    replay.load_cassette("openai/otel-contrib__test_chat_completion_tool_calls_with_content.yaml")
+    instrument()
+    client = openai_client()
+    client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "weather?"}],
+                                   tools=[WEATHER_TOOL])
+    span = otel.spans()[0]
+    assert content(span, TOOLS) == [{"type": "function", "name": "get_current_weather"}]

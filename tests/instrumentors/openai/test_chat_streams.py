@@ -305,7 +305,7 @@ def test_streamed_legacy_function_call(is_async: bool, replay: Any, otel: Any, i
         {**chunk, "choices": [{"index": 0, "delta": {"function_call": {"arguments": ' "Boston"}'}}}]},
         {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "function_call"}]},
     ])
-    instrument()
+    instrument(full_tool_definitions=True)
     function = {"name": "get_weather", "parameters": {"type": "object", "properties": {"location": {"type": "string"}}}}
 
     run(openai_client, is_async, stream_and_drain(model="gpt-3.5-turbo", messages=SAY_TEST, functions=[function]))

@@ -1,4 +1,5 @@
-"""The Responses API through the real openai client: create, parse, streams, errors."""
+"""The Responses API through the real openai client: create, parse, tools, reasoning, errors (streams: see
+test_responses_streams.py)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,20 @@ import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
 from tests.instrumentors.openai._helpers import (
-    aw,
+    IDS,
+    IS_ASYNC,
+    RESPONSES_CASSETTE,
     chat_span,
     content,
-    drain,
-    next_item,
-    opened,
+    response_body,
     run,
     sdk_call,
     span_attributes,
+    text_part,
 )
 
-ASYNC = pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
-CASSETTE = "openai/otel-contrib__test_responses_{}[content_mode0].yaml"
+ASYNC = pytest.mark.parametrize("is_async", IS_ASYNC, ids=IDS)
+CASSETTE = RESPONSES_CASSETTE
 WEATHER_TOOL = {
     "type": "function",
     "name": "get_current_weather",
@@ -37,17 +39,14 @@ WEATHER_TOOL = {
 }
 
 
-def _text(text: str) -> dict[str, Any]:
-    return {"type": "text", "content": text}
-
-
 @ASYNC
 def test_create_basic(is_async: bool, replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
     replay.load_cassette(CASSETTE.format("create_basic"))
     instrument()
 
-    response = run(openai_client, is_async, sdk_call("responses.create",
-        model="gpt-4o-mini", input="Say this is a test", instructions="You are a helpful assistant.", stream=False))
+    response = run(openai_client, is_async, sdk_call(
+        "responses.create", model="gpt-4o-mini", input="Say this is a test",
+        instructions="You are a helpful assistant.", stream=False))
 
     assert response.output_text == "This is a test."
     span = chat_span(otel)
@@ -71,17 +70,17 @@ def test_create_basic(is_async: bool, replay: Any, otel: Any, instrument: Any, o
         "gen_ai.input.messages": span.attributes["gen_ai.input.messages"],
         "gen_ai.output.messages": span.attributes["gen_ai.output.messages"],
     }
-    assert content(span, "gen_ai.system_instructions") == [_text("You are a helpful assistant.")]
-    assert content(span, "gen_ai.input.messages") == [{"role": "user", "parts": [_text("Say this is a test")]}]
+    assert content(span, "gen_ai.system_instructions") == [text_part("You are a helpful assistant.")]
+    assert content(span, "gen_ai.input.messages") == [{"role": "user", "parts": [text_part("Say this is a test")]}]
     assert content(span, "gen_ai.output.messages") == [
-        {"role": "assistant", "parts": [_text("This is a test.")], "finish_reason": "stop"}]
+        {"role": "assistant", "parts": [text_part("This is a test.")], "finish_reason": "stop"}]
     tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in otel.metrics()["gen_ai.client.token.usage"]}
     assert tokens == {"input": 22, "output": 6}
     (duration,) = otel.metrics()["gen_ai.client.operation.duration"]
     assert duration.count == 1 and duration.attributes["gen_ai.response.model"] == "gpt-4o-mini-2024-07-18"
 
 
-def test_no_content_by_default_keeps_usage(replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
+def test_no_content_capture_keeps_usage(replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
     replay.load_cassette(CASSETTE.format("create_basic"))
     instrument(capture_content="NO_CONTENT")
 
@@ -110,12 +109,12 @@ def test_input_history(replay: Any, otel: Any, instrument: Any, openai_client: A
     spans = otel.spans()
     assert [s.attributes["gen_ai.response.id"] for s in spans] == [first.id, second.id]
     assert content(spans[1], "gen_ai.input.messages") == [
-        {"role": "user", "parts": [_text(question)]},
-        {"role": "assistant", "parts": [_text("Luminous")]},
-        {"role": "user", "parts": [_text("Can you explain why you chose that word?")]},
+        {"role": "user", "parts": [text_part(question)]},
+        {"role": "assistant", "parts": [text_part("Luminous")]},
+        {"role": "user", "parts": [text_part("Can you explain why you chose that word?")]},
     ]
     (output,) = content(spans[1], "gen_ai.output.messages")
-    assert output["parts"] == [_text(second.output_text)]
+    assert output["parts"] == [text_part(second.output_text)]
     assert spans[1].attributes["gen_ai.usage.input_tokens"] == 40
 
 
@@ -123,10 +122,10 @@ def test_input_history(replay: Any, otel: Any, instrument: Any, openai_client: A
 def test_tool_call_and_definitions(is_async: bool, replay: Any, otel: Any, instrument: Any,
                                    openai_client: Any) -> None:
     replay.load_cassette(CASSETTE.format("create_captures_tool_call_content"))
-    instrument()
+    instrument(full_tool_definitions=True)
 
-    response = run(openai_client, is_async, sdk_call("responses.create",
-        model="gpt-4o-mini", input="What's the weather in Seattle right now?", tools=[WEATHER_TOOL],
+    response = run(openai_client, is_async, sdk_call(
+        "responses.create", model="gpt-4o-mini", input="What's the weather in Seattle right now?", tools=[WEATHER_TOOL],
         tool_choice={"type": "function", "name": "get_current_weather"}))
 
     (call,) = response.output
@@ -185,7 +184,7 @@ def test_builtin_tool_and_system_history(replay: Any, otel: Any, instrument: Any
     span = chat_span(otel)
     assert "Globe Life Field" in response.output_text
     assert content(span, "gen_ai.input.messages") == [
-        {"role": m["role"], "parts": [_text(m["content"])]} for m in history]
+        {"role": m["role"], "parts": [text_part(m["content"])]} for m in history]
     assert content(span, "gen_ai.tool.definitions") == [{"type": "web_search_preview", "name": "web_search_preview"}]
     # The recorded output holds only the answer message (no web_search_call item): a normal stop.
     assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
@@ -197,8 +196,8 @@ def test_reasoning(is_async: bool, replay: Any, otel: Any, instrument: Any, open
     replay.load_cassette(CASSETTE.format("create_reports_reasoning_tokens"))
     instrument()
 
-    response = run(openai_client, is_async, sdk_call("responses.create",
-        model="gpt-5.4", input=[{"role": "user", "content": "Write a bash transpose script."}],
+    response = run(openai_client, is_async, sdk_call(
+        "responses.create", model="gpt-5.4", input=[{"role": "user", "content": "Write a bash transpose script."}],
         reasoning={"effort": "low"}, max_output_tokens=300))
 
     attrs = span_attributes(chat_span(otel))
@@ -207,7 +206,7 @@ def test_reasoning(is_async: bool, replay: Any, otel: Any, instrument: Any, open
     assert (attrs["gen_ai.usage.output_tokens"], attrs["gen_ai.usage.reasoning.output_tokens"]) == (288, 9)
     (message,) = content(chat_span(otel), "gen_ai.output.messages")
     # The reasoning item has an empty summary: nothing to record for it, only the answer text.
-    assert message["parts"] == [_text(response.output_text)]
+    assert message["parts"] == [text_part(response.output_text)]
 
 
 class Person(pydantic.BaseModel):
@@ -220,8 +219,8 @@ def test_parse(is_async: bool, replay: Any, otel: Any, instrument: Any, openai_c
     replay.load_cassette("openai/openllmetry__test_responses_parse.yaml")
     instrument()
 
-    response = run(openai_client, is_async, sdk_call("responses.parse",
-        model="gpt-4.1-nano", input="Extract: Alice is 30 years old.", text_format=Person))
+    response = run(openai_client, is_async, sdk_call(
+        "responses.parse", model="gpt-4.1-nano", input="Extract: Alice is 30 years old.", text_format=Person))
 
     assert response.output_parsed == Person(name="Alice", age=30)
     attrs = span_attributes(chat_span(otel))  # exactly one span: parse() does not go through create()
@@ -229,107 +228,30 @@ def test_parse(is_async: bool, replay: Any, otel: Any, instrument: Any, openai_c
     assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (57, 10)
 
 
-@ASYNC
-def test_create_stream(is_async: bool, replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
-    replay.load_cassette(CASSETTE.format("create_streaming"))
+def test_multimodal_input_items(replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
+    replay.add("POST", "/v1/responses", body=response_body())
     instrument()
 
-    events = run(openai_client, is_async, sdk_call("responses.create",
-        model="gpt-4o-mini", input="Say this is a test", instructions="You are a helpful assistant.",
-        service_tier="default", stream=True))
+    openai_client().responses.create(model="gpt-4o", input=[
+        {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "Be brief."}]},
+        {"role": "user", "content": [
+            {"type": "input_text", "text": "Compare these"},
+            {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo=", "detail": "auto"},
+            {"type": "input_image", "file_id": "file-123", "detail": "low"},
+            {"type": "input_file", "file_id": "file-456"},
+        ]},
+        {"type": "item_reference", "id": "msg_earlier"},  # nothing to record for a bare reference
+    ])
 
-    assert len(events) == 13 and events[-1].type == "response.completed"
-    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == "This is a test."
-    attrs = span_attributes(chat_span(otel))
-    assert attrs["gen_ai.request.stream"] is True
-    assert attrs["openai.request.service_tier"] == "default"
-    assert 0 < attrs["gen_ai.response.time_to_first_chunk"] < 5
-    assert attrs["gen_ai.response.id"] == events[-1].response.id
-    assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (22, 6)
-    assert content(chat_span(otel), "gen_ai.output.messages") == [
-        {"role": "assistant", "parts": [_text("This is a test.")], "finish_reason": "stop"}]
-
-
-@ASYNC
-def test_stream_function_call(is_async: bool, replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
-    replay.load_cassette("openai/ddtrace__response_function_call_streamed.yaml")
-    instrument()
-
-    events = run(openai_client, is_async, sdk_call("responses.create",
-        model="gpt-4.1", input="What is the weather like in Boston today?", stream=True,
-        tools=[{**WEATHER_TOOL, "name": "get_current_weather"}]))
-
-    assert len(events) == 18
-    span = chat_span(otel)
-    assert span.attributes["gen_ai.response.finish_reasons"] == ("tool_call",)
-    (message,) = content(span, "gen_ai.output.messages")
-    assert message["parts"] == [{"type": "tool_call", "name": "get_current_weather",
-                                 "id": "call_lGe2JKQEBSP15opZ3KfxtEUC",
-                                 "arguments": {"location": "Boston, MA", "unit": "celsius"}}]
-    assert (span.attributes["gen_ai.usage.input_tokens"], span.attributes["gen_ai.usage.output_tokens"]) == (75, 23)
-
-
-def _stream_helper(read_all: bool) -> Any:
-    """Scenario: ``with client.responses.stream(...)``, reading every event or only the first."""
-
-    async def scenario(client: Any) -> tuple[list[Any], Any]:
-        manager = client.responses.stream(model="gpt-4o-mini", input="Say this is a test",
-                                          instructions="You are a helpful assistant.")
-        async with opened(manager) as stream:
-            if not read_all:
-                return [await next_item(stream)], None
-            return await drain(stream), await aw(stream.get_final_response())
-
-    return scenario
-
-
-@ASYNC
-def test_stream_helper(is_async: bool, replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
-    replay.load_cassette(CASSETTE.format("create_streaming"))
-    instrument()
-
-    events, final = run(openai_client, is_async, _stream_helper(read_all=True))
-
-    assert final.output_text == "This is a test." and events[-1].type == "response.completed"
-    span = chat_span(otel)
-    assert span.name == "chat gpt-4o-mini" and span.attributes["gen_ai.request.stream"] is True
-    assert span.attributes["gen_ai.response.id"] == final.id
-    assert span.attributes["gen_ai.usage.output_tokens"] == final.usage.output_tokens == 6
-    assert content(span, "gen_ai.output.messages")[0]["parts"] == [_text("This is a test.")]
-
-
-@ASYNC
-def test_stream_helper_left_early(is_async: bool, replay: Any, otel: Any, instrument: Any,
-                                  openai_client: Any) -> None:
-    replay.load_cassette(CASSETTE.format("create_streaming"))
-    instrument()
-
-    (event,), _ = run(openai_client, is_async, _stream_helper(read_all=False))
-
-    # Leaving the `with` block ends the span although the stream was never exhausted.
-    span = chat_span(otel)
-    assert event.type == "response.created"
-    assert span.attributes["gen_ai.response.id"] == event.response.id
-    assert span.attributes["gen_ai.response.finish_reasons"] == ("error",)
-    assert span.status.status_code == StatusCode.UNSET and "error.type" not in span.attributes
-
-
-@ASYNC
-def test_stream_incomplete(is_async: bool, replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
-    replay.load_cassette("openai/ddtrace__response_stream_incomplete.yaml")
-    instrument()
-
-    events = run(openai_client, is_async, sdk_call("responses.create",
-        model="gpt-4o", input="Give me a multi paragraph narrative on the life of a car", max_output_tokens=16,
-        temperature=0.1, stream=True))
-
-    assert events[-1].type == "response.incomplete"
-    assert events[-1].response.incomplete_details.reason == "max_output_tokens"
-    span = chat_span(otel)
-    assert span.attributes["gen_ai.response.finish_reasons"] == ("length",)
-    assert (span.attributes["gen_ai.request.max_tokens"], span.attributes["gen_ai.request.temperature"]) == (16, 0.1)
-    assert content(span, "gen_ai.output.messages") == [{"role": "assistant", "finish_reason": "length", "parts": [
-        _text("In the bustling city of Detroit, a sleek, metallic blue sedan rolled off the")]}]
+    assert content(chat_span(otel), "gen_ai.input.messages") == [
+        {"role": "developer", "parts": [text_part("Be brief.")]},
+        {"role": "user", "parts": [
+            text_part("Compare these"),
+            {"type": "blob", "modality": "image", "mime_type": "image/png", "content": "iVBORw0KGgo="},
+            {"type": "file", "modality": "image", "file_id": "file-123"},
+            {"type": "file", "modality": "document", "file_id": "file-456"},
+        ]},
+    ]
 
 
 @ASYNC
@@ -357,23 +279,16 @@ def test_error(is_async: bool, cassette: str, model: str, exc_type: type[Excepti
     assert duration.attributes["error.type"] == f"openai.{exc_type.__name__}"
 
 
-def _response_json(**fields: Any) -> dict[str, Any]:
-    return {"id": "resp_1", "object": "response", "created_at": 1, "status": "completed", "model": "gpt-4o-2024",
-            "output": [{"id": "msg_1", "type": "message", "role": "assistant", "status": "completed",
-                        "content": [{"type": "output_text", "text": "ok", "annotations": []}]}],
-            "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
-            "usage": {"input_tokens": 3, "output_tokens": 1, "total_tokens": 4}, **fields}
-
-
 @ASYNC
 @pytest.mark.parametrize("conversation", ["conv_123", {"id": "conv_123"}], ids=["str", "dict"])
 def test_previous_response_and_conversation(is_async: bool, conversation: Any, replay: Any, otel: Any,
                                             instrument: Any, openai_client: Any) -> None:
-    replay.add("POST", "/v1/responses", body=_response_json(previous_response_id="resp_0"))
+    replay.add("POST", "/v1/responses", body=response_body(previous_response_id="resp_0"))
     instrument()
 
-    response = run(openai_client, is_async, sdk_call("responses.create",
-        model="gpt-4o", input="and then?", previous_response_id="resp_0", conversation=conversation))
+    response = run(openai_client, is_async, sdk_call(
+        "responses.create", model="gpt-4o", input="and then?", previous_response_id="resp_0",
+        conversation=conversation))
 
     assert response.output_text == "ok"
     attrs = span_attributes(chat_span(otel))
@@ -383,47 +298,10 @@ def test_previous_response_and_conversation(is_async: bool, conversation: Any, r
 
 
 def test_with_raw_response(replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
-    replay.add("POST", "/v1/responses", body=_response_json())
+    replay.add("POST", "/v1/responses", body=response_body())
     instrument()
 
     raw = openai_client().responses.with_raw_response.create(model="gpt-4o", input="hi")
 
     assert raw.parse().output_text == "ok"
     assert span_attributes(chat_span(otel))["gen_ai.usage.input_tokens"] == 3
-
-
-@ASYNC
-def test_stream_failed_event(is_async: bool, replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
-    failed = _response_json(status="failed", output=[], error={"code": "server_error", "message": "boom"})
-    replay.add_sse("/v1/responses", [
-        {"type": "response.created", "sequence_number": 0, "response": {**failed, "status": "in_progress"}},
-        {"type": "response.failed", "sequence_number": 1, "response": failed},
-    ], event_names="type")
-    instrument()
-
-    events = run(openai_client, is_async, sdk_call("responses.create", model="gpt-4o", input="x", stream=True))
-
-    assert [e.type for e in events] == ["response.created", "response.failed"]
-    span = chat_span(otel)
-    assert span.attributes["gen_ai.response.finish_reasons"] == ("error",)
-    assert span.attributes["gen_ai.usage.input_tokens"] == 3
-
-
-@ASYNC
-def test_stream_connection_dropped(is_async: bool, replay: Any, otel: Any, instrument: Any,
-                                   openai_client: Any) -> None:
-    # created, in_progress, output_item.added, content_part.added, 2 text deltas; then the socket closes.
-    replay.load_cassette(CASSETTE.format("create_streaming"), drop_after=6)
-    instrument()
-
-    with pytest.raises(openai.APIConnectionError):
-        run(openai_client, is_async, sdk_call("responses.create", model="gpt-4o-mini", input="x", stream=True))
-
-    span = chat_span(otel)
-    assert span.status.status_code == StatusCode.ERROR
-    assert span.attributes["error.type"] == "openai.APIConnectionError"
-    assert span.attributes["gen_ai.response.id"] == "resp_0415a3de5d3015560069e2f3f4b3088192949253e91aff1eb3"
-    assert span.attributes["gen_ai.response.finish_reasons"] == ("error",)
-    # The text that did arrive is kept, marked as cut short.
-    assert content(span, "gen_ai.output.messages") == [
-        {"role": "assistant", "parts": [_text("This is")], "finish_reason": "error"}]
