@@ -31,7 +31,7 @@ class Target:
 
     module: str
     method: str
-    adapter: Callable[[bool], Adapter]  # built with "capture content?" at instrument time
+    adapter: Callable[[Settings], Adapter]  # built once per instrument() call
     is_async: bool = False
 
     def owner(self) -> tuple[Any, str] | None:
@@ -51,13 +51,14 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """A BaseInstrumentor driven by a target table.
 
     instrument(tracer_provider=, meter_provider=, logger_provider=, capture_content=,
-    full_tool_definitions=) where capture_content is NO_CONTENT | SPAN_ONLY | EVENT_ONLY |
-    SPAN_AND_EVENT or a bool.
+    full_tool_definitions=, provider_name=) where capture_content is NO_CONTENT | SPAN_ONLY |
+    EVENT_ONLY | SPAN_AND_EVENT or a bool.
     """
 
     _name: str = "traceglass"
     _instruments: Sequence[str] = ()
     _targets: Sequence[Target] = ()
+    _provider_name_env: str | None = None  # the variable that overrides gen_ai.provider.name
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return self._instruments
@@ -78,6 +79,8 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         settings = Settings.resolve(
             capture_content=kwargs.get("capture_content"),
             full_tool_definitions=kwargs.get("full_tool_definitions"),
+            provider_name=kwargs.get("provider_name"),
+            provider_name_env=self._provider_name_env,
         )
         self.telemetry = Telemetry(
             self._name, __version__, settings,
@@ -85,14 +88,13 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             meter_provider=kwargs.get("meter_provider"),
             logger_provider=kwargs.get("logger_provider"),
         )
-        content = settings.capture.on_span or settings.capture.on_event
         for target in self._targets:
             if target.owner() is None:
                 _log.debug("traceglass: %s.%s not found in this SDK version; skipped",
                            target.module, target.method)
                 continue
             make = async_wrapper if target.is_async else sync_wrapper
-            wrap_function_wrapper(target.module, target.method, make(self.telemetry, target.adapter(content)))
+            wrap_function_wrapper(target.module, target.method, make(self.telemetry, target.adapter(settings)))
 
     def _uninstrument(self, **kwargs: Any) -> None:
         for target in self._targets:

@@ -4,6 +4,7 @@ Instrumentors build an `Invocation`, hand it to `Telemetry.start()`, and finish 
 handle; everything that knows an attribute name, a metric or the message JSON lives here.
 """
 
+from . import _names as names
 from ._guard import guarded, report_failure
 from ._invocation import Invocation, Usage
 from ._messages import (
@@ -55,6 +56,7 @@ __all__ = [
     "async_wrapper",
     "error_type",
     "guarded",
+    "names",
     "report_failure",
     "sync_wrapper",
     "to_json",

@@ -74,6 +74,12 @@ OPENAI_REQUEST_SERVICE_TIER = "openai.request.service_tier"
 OPENAI_RESPONSE_SERVICE_TIER = "openai.response.service_tier"
 OPENAI_RESPONSE_SYSTEM_FINGERPRINT = "openai.response.system_fingerprint"
 
+# Not in the conventions: Ollama's own server-side timings, in seconds (it reports nanoseconds).
+OLLAMA_LOAD_DURATION = "ollama.load_duration"
+OLLAMA_PROMPT_EVAL_DURATION = "ollama.prompt_eval_duration"
+OLLAMA_EVAL_DURATION = "ollama.eval_duration"
+OLLAMA_TOTAL_DURATION = "ollama.total_duration"
+
 # Operations (gen_ai.operation.name well-known values).
 CHAT = "chat"
 TEXT_COMPLETION = "text_completion"

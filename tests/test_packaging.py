@@ -45,11 +45,17 @@ REQUIRED_PACKAGES = (
     "traceglass.semconv",
     "traceglass.instrumentors",
     "traceglass.instrumentors.openai",
+    "traceglass.instrumentors.anthropic",
+    "traceglass.instrumentors.ollama",
     "traceglass.exporters",
 )
 GENERIC_NAMES = ("semconv", "instrumentors", "exporters", "tests", "bench", "collector_config")
 INSTRUMENTOR_GROUP = "opentelemetry_instrumentor"
-EXPECTED_INSTRUMENTORS = {"traceglass_openai": "traceglass.instrumentors.openai:OpenAIInstrumentor"}
+EXPECTED_INSTRUMENTORS = {
+    "traceglass_openai": "traceglass.instrumentors.openai:OpenAIInstrumentor",
+    "traceglass_anthropic": "traceglass.instrumentors.anthropic:AnthropicInstrumentor",
+    "traceglass_ollama": "traceglass.instrumentors.ollama:OllamaInstrumentor",
+}
 
 BUILD_TIMEOUT = 240
 VENV_TIMEOUT = 120

@@ -17,6 +17,7 @@ __all__ = [
     "EMIT_EVENT",
     "FULL_TOOL_DEFINITIONS",
     "MAX_CONTENT_LENGTH",
+    "OPENAI_PROVIDER_NAME",
     "CaptureMode",
     "Settings",
     "parse_bool",
@@ -41,6 +42,10 @@ FULL_TOOL_DEFINITIONS = "TRACEGLASS_FULL_TOOL_DEFINITIONS"
 parameter schema). Default false: type and name only, as the conventions recommend because
 definitions can be large."""
 
+OPENAI_PROVIDER_NAME = "TRACEGLASS_OPENAI_PROVIDER_NAME"
+"""gen_ai.provider.name for every call of the OpenAI instrumentor, overriding what it derives
+from the client's base URL (e.g. `groq` for a proxy in front of Groq)."""
+
 _DEFAULT_MAX_CONTENT_LENGTH = 65536
 
 
@@ -51,6 +56,10 @@ class CaptureMode(enum.Enum):
     SPAN_ONLY = "SPAN_ONLY"
     EVENT_ONLY = "EVENT_ONLY"
     SPAN_AND_EVENT = "SPAN_AND_EVENT"
+
+    @property
+    def captures(self) -> bool:
+        return self is not CaptureMode.NO_CONTENT
 
     @property
     def on_span(self) -> bool:
@@ -105,6 +114,7 @@ class Settings:
     emit_event: bool = False
     max_content_length: int = _DEFAULT_MAX_CONTENT_LENGTH
     full_tool_definitions: bool = False
+    provider_name: str | None = None  # overrides the instrumentor's own choice when set
 
     @classmethod
     def resolve(
@@ -113,6 +123,8 @@ class Settings:
         emit_event: bool | None = None,
         max_content_length: int | None = None,
         full_tool_definitions: bool | None = None,
+        provider_name: str | None = None,
+        provider_name_env: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         env = os.environ if environ is None else environ
@@ -135,5 +147,7 @@ class Settings:
         if full_tool_definitions is None:
             raw = env.get(FULL_TOOL_DEFINITIONS)
             full_tool_definitions = False if raw is None else parse_bool(raw, FULL_TOOL_DEFINITIONS, False)
+        if provider_name is None and provider_name_env is not None:
+            provider_name = env.get(provider_name_env, "").strip() or None
         return cls(capture=capture, emit_event=emit_event, max_content_length=max(0, max_content_length),
-                   full_tool_definitions=full_tool_definitions)
+                   full_tool_definitions=full_tool_definitions, provider_name=provider_name)

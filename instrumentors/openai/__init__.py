@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from traceglass._env import OPENAI_PROVIDER_NAME
+
 from .._base import GenAIInstrumentor, Target
 
 __all__ = ["OpenAIInstrumentor"]
@@ -41,6 +43,7 @@ class OpenAIInstrumentor(GenAIInstrumentor):
     openai SDK (sync and async clients, AzureOpenAI included)."""
 
     _name = "traceglass.instrumentors.openai"
+    _provider_name_env = OPENAI_PROVIDER_NAME
     _instruments = ("openai >= 1.40",)
 
     def _load_targets(self) -> tuple[Target, ...]:

@@ -9,6 +9,8 @@ from typing import Any
 import openai
 from traceglass.semconv import AsyncStream, Invocation, InvocationHandle, SyncStream
 
+from traceglass._env import Settings
+
 from .._stainless import is_raw_response, wrap_raw_response
 from ._request import chat_invocation, completion_invocation, embeddings_invocation, responses_invocation
 from ._response import apply_chat, apply_completion, apply_embeddings, apply_response
@@ -23,9 +25,13 @@ class _Endpoint:
     apply_fn: Callable[[Invocation, Any, bool], None]
     accumulator: Callable[[bool], Any] | None
     content: bool
+    provider_name: str | None  # the user's override of gen_ai.provider.name
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation:
-        return self.request_fn(instance, kwargs, self.content)
+        invocation = self.request_fn(instance, kwargs, self.content)
+        if self.provider_name is not None:
+            invocation.provider = self.provider_name
+        return invocation
 
     def respond(self, handle: InvocationHandle, result: Any) -> Any:
         if is_raw_response(result):
@@ -50,8 +56,9 @@ class _Endpoint:
         return result
 
 
-def _endpoint(request_fn: Any, apply_fn: Any, accumulator: Any) -> Callable[[bool], _Endpoint]:
-    return lambda content: _Endpoint(request_fn, apply_fn, accumulator, content)
+def _endpoint(request_fn: Any, apply_fn: Any, accumulator: Any) -> Callable[[Settings], _Endpoint]:
+    return lambda settings: _Endpoint(request_fn, apply_fn, accumulator, settings.capture.captures,
+                                      settings.provider_name)
 
 
 CHAT = _endpoint(chat_invocation, apply_chat, ChatChunks)

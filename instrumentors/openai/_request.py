@@ -26,6 +26,7 @@ from traceglass.semconv import (
     ToolDefinition,
     UriPart,
 )
+from traceglass.semconv import names as N
 
 from .._stainless import given
 from ._provider import endpoint_of
@@ -69,7 +70,7 @@ def _output_type(response_format: Any) -> str | None:
 def _service_tier(inv: Invocation, kwargs: dict[str, Any]) -> None:
     tier = given(kwargs.get("service_tier"))
     if isinstance(tier, str) and tier != "auto":
-        inv.start_attributes["openai.request.service_tier"] = tier
+        inv.start_attributes[N.OPENAI_REQUEST_SERVICE_TIER] = tier
 
 
 def chat_invocation(instance: Any, kwargs: dict[str, Any], content: bool) -> Invocation:
@@ -85,7 +86,7 @@ def chat_invocation(instance: Any, kwargs: dict[str, Any], content: bool) -> Inv
     inv.output_type = _output_type(kwargs.get("response_format"))
     effort = given(kwargs.get("reasoning_effort"))
     inv.reasoning_level = effort if isinstance(effort, str) else None
-    inv.start_attributes["openai.api.type"] = "chat_completions"
+    inv.start_attributes[N.OPENAI_API_TYPE] = "chat_completions"
     _service_tier(inv, kwargs)
     if content:
         inv.input_messages = [_chat_message(m) for m in _reusable(kwargs, "messages") or ()]
@@ -125,7 +126,7 @@ def responses_invocation(instance: Any, kwargs: dict[str, Any], content: bool) -
         inv.output_type = _output_type(text.get("format"))
     if given(kwargs.get("text_format")) is not None:
         inv.output_type = "json"
-    inv.start_attributes["openai.api.type"] = "responses"
+    inv.start_attributes[N.OPENAI_API_TYPE] = "responses"
     _service_tier(inv, kwargs)
     if content:
         instructions = given(kwargs.get("instructions"))

@@ -20,6 +20,7 @@ from traceglass.semconv import (
     ToolCallRequestPart,
     Usage,
 )
+from traceglass.semconv import names as N
 
 from ._request import parse_arguments
 
@@ -60,10 +61,10 @@ def _common(inv: Invocation, result: Any) -> None:
     inv.response_model = _str(getattr(result, "model", None))
     tier = _str(getattr(result, "service_tier", None))
     if tier:
-        inv.attributes["openai.response.service_tier"] = tier
+        inv.attributes[N.OPENAI_RESPONSE_SERVICE_TIER] = tier
     fingerprint = _str(getattr(result, "system_fingerprint", None))
     if fingerprint:
-        inv.attributes["openai.response.system_fingerprint"] = fingerprint
+        inv.attributes[N.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = fingerprint
 
 
 def apply_chat(inv: Invocation, result: Any, content: bool) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from traceglass.semconv import Invocation, MessagePart, OutputMessage, TextPart, ToolCallRequestPart
+from traceglass.semconv import names as N
 
 from ._request import parse_arguments
 from ._response import apply_response, chat_usage, finish_reason
@@ -95,9 +96,9 @@ class ChatChunks:
         inv.response_id = self.id if isinstance(self.id, str) else None
         inv.response_model = self.model if isinstance(self.model, str) else None
         if isinstance(self.tier, str):
-            inv.attributes["openai.response.service_tier"] = self.tier
+            inv.attributes[N.OPENAI_RESPONSE_SERVICE_TIER] = self.tier
         if isinstance(self.fingerprint, str):
-            inv.attributes["openai.response.system_fingerprint"] = self.fingerprint
+            inv.attributes[N.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = self.fingerprint
         inv.usage = chat_usage(self.usage)
         ordered = [self.choices[i] for i in sorted(self.choices)]
         inv.finish_reasons = [finish_reason(c.finish) for c in ordered] or (None if complete else ["error"])

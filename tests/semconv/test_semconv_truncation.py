@@ -117,7 +117,8 @@ def test_every_content_attribute_is_capped(kit: Pipelines) -> None:
     invocation.input_messages[1].parts[0] = TextPart(big)
     invocation.output_messages[0].parts[1] = TextPart(big)
     invocation.tool_definitions[0].description = big
-    content = _span_content(kit, Settings(capture=CaptureMode.SPAN_ONLY, max_content_length=1500, full_tool_definitions=True), invocation)
+    settings = Settings(capture=CaptureMode.SPAN_ONLY, max_content_length=1500, full_tool_definitions=True)
+    content = _span_content(kit, settings, invocation)
     assert set(content) == set(CONTENT_KEYS)
     for key, value in content.items():
         assert len(value) <= 1500, key
