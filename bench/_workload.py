@@ -4,7 +4,7 @@ The fake answers through ``httpx2.MockTransport`` (openai 3.x's own HTTP library
 socket is opened. Every response body is encoded once up front: the fake then costs the
 same with and without instrumentation and cancels out of the difference.
 
-The shapes match the shared peer benchmark (/work/shared/bench) so figures can be compared:
+The shapes match the peer overhead harness (see README.md) so figures can be compared:
 
 * chat        3-message prompt, ~200-token answer
 * stream      100 SSE content chunks + 1 usage chunk (stream_options.include_usage), consumed

@@ -1,8 +1,8 @@
-"""traceglass as a contender of the shared peer benchmark (/work/shared/bench/overhead.py).
+"""traceglass as a contender of the GenAI-instrumentation peer overhead harness ($PEER_BENCH).
 
     BENCH_VENVS=/tmp/bench-venvs BENCH_RESULTS=/tmp/bench-results \\
     BENCH_EXTRA_CONTENDERS=$PWD/bench/contender.py \\
-        ../shared/bench/run_all.sh baseline traceglass otel-official openinference openllmetry mlflow
+        $PEER_BENCH/run_all.sh baseline traceglass otel-official openinference openllmetry mlflow
 
 The harness loads this file (``Contender`` is injected into its namespace, nothing to import)
 and installs this repository into the contender's own virtualenv with the same pinned core
@@ -59,7 +59,7 @@ if "Contender" in globals():  # injected by the harness; absent when bench/overh
             "traceglass",
             [f"traceglass[openai] @ {REPO.as_uri()}"],
             setup,
-            f"traceglass OpenAI instrumentor (this repository, built from {REPO})",
+            "traceglass OpenAI instrumentor (this repository)",
             content_capture="capture_content=SPAN_ONLY (content as span attributes)",
             pip_constraints=[f"# traceglass sources {source_fingerprint()} (a comment: rebuilds the venv on change)"],
         ),

@@ -27,7 +27,11 @@ _log = logging.getLogger("traceglass")
 
 @dataclasses.dataclass(frozen=True)
 class Target:
-    """One SDK method to wrap: `module`, `Class.method`, and how to translate it."""
+    """One SDK method to wrap: `module`, `Class.method`, and how to translate it.
+
+    `method` may also name a module attribute ("chat" in module "ollama"): a function, or a method
+    bound at import time to a module-level client, which wrapping its class never reaches.
+    """
 
     module: str
     method: str

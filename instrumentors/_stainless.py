@@ -1,17 +1,19 @@
 """Shapes shared by the SDKs generated the same way (openai, anthropic): sentinel values for
-"not given", and the raw-response objects of `with_raw_response` / `with_streaming_response`.
+"not given", request params given as dicts or as the SDK's models, tool arguments sent as JSON
+text, and the raw-response objects of `with_raw_response` / `with_streaming_response`.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import wrapt
 from traceglass.semconv import AsyncStream, InvocationHandle, SyncStream
 
-__all__ = ["given", "wrap_raw_response"]
+__all__ = ["field", "given", "is_raw_response", "parse_arguments", "reusable", "wrap_raw_response"]
 
 _SENTINELS = frozenset({"NotGiven", "Omit"})
 
@@ -21,6 +23,37 @@ def given(value: Any) -> Any:
     if value is None or type(value).__name__ in _SENTINELS:
         return None
     return value
+
+
+def field(obj: Any, key: str) -> Any:
+    """`obj[key]` or `obj.key`: request params are usually dicts, but users may pass the SDK's
+    pydantic models (a previous response's content blocks, for instance)."""
+    if isinstance(obj, dict):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def reusable(kwargs: dict[str, Any], key: str) -> Any:
+    """`kwargs[key]`, turned into a list first if it is a one-shot iterator (a generator, iter()).
+
+    The SDK takes any Iterable and reads it after us: reading an iterator here would leave it
+    empty for the request. The wrapper calls the SDK with this same kwargs dict, so the SDK gets
+    the list, which it would have built from the iterator anyway.
+    """
+    value = given(kwargs.get(key))
+    if isinstance(value, Iterator):
+        value = kwargs[key] = list(value)
+    return value
+
+
+def parse_arguments(arguments: Any) -> Any:
+    """Tool-call arguments arrive as a JSON string; record the object when it parses."""
+    if isinstance(arguments, str):
+        try:
+            return json.loads(arguments)
+        except ValueError:
+            return arguments
+    return arguments
 
 
 class _RawResponse(wrapt.ObjectProxy):  # type: ignore[misc]

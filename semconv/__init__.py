@@ -26,7 +26,7 @@ from ._messages import (
     to_json,
 )
 from ._stream import Accumulator, AsyncStream, SyncStream
-from ._telemetry import InvocationHandle, Telemetry, error_type
+from ._telemetry import InvocationHandle, Telemetry, current_invocation, error_type
 from ._wrapping import Adapter, async_wrapper, sync_wrapper
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "UriPart",
     "Usage",
     "async_wrapper",
+    "current_invocation",
     "error_type",
     "guarded",
     "names",

@@ -74,6 +74,11 @@ OPENAI_REQUEST_SERVICE_TIER = "openai.request.service_tier"
 OPENAI_RESPONSE_SERVICE_TIER = "openai.response.service_tier"
 OPENAI_RESPONSE_SYSTEM_FINGERPRINT = "openai.response.system_fingerprint"
 
+# Not in the conventions: Anthropic's extended-thinking request (a mode and a token budget, not a
+# level, so not gen_ai.request.reasoning.level). Named as the anthropic SDK's own spans name them.
+ANTHROPIC_THINKING_TYPE = "anthropic.thinking.type"
+ANTHROPIC_THINKING_BUDGET_TOKENS = "anthropic.thinking.budget_tokens"
+
 # Not in the conventions: Ollama's own server-side timings, in seconds (it reports nanoseconds).
 OLLAMA_LOAD_DURATION = "ollama.load_duration"
 OLLAMA_PROMPT_EVAL_DURATION = "ollama.prompt_eval_duration"

@@ -12,7 +12,7 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider, SeverityNumber, get_logger
-from opentelemetry.context import Context
+from opentelemetry.context import Context, create_key, get_value, set_value
 from opentelemetry.metrics import MeterProvider, get_meter
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 
@@ -24,7 +24,11 @@ from ._invocation import Invocation, Usage
 from ._messages import GenericToolDefinition, to_json
 from ._metrics import Metrics
 
-__all__ = ["InvocationHandle", "Telemetry", "error_type"]
+__all__ = ["InvocationHandle", "Telemetry", "current_invocation", "error_type"]
+
+# Marks the context in which an invocation's SDK call runs, so code inside that call (an SDK's own
+# tracing, a nested instrumentor) can tell that traceglass already records this operation.
+_INVOCATION_KEY = create_key("traceglass-invocation")
 
 
 def error_type(exc: BaseException) -> str:
@@ -70,6 +74,13 @@ class Telemetry:
         return InvocationHandle(self, invocation, span)
 
 
+def current_invocation(context: Context | None = None) -> InvocationHandle | None:
+    """The invocation whose SDK call is running in `context` (default: the current context), if
+    it has not ended; None outside any traced call."""
+    handle = get_value(_INVOCATION_KEY, context)
+    return handle if isinstance(handle, InvocationHandle) and not handle.ended else None
+
+
 class InvocationHandle:
     """A started invocation; `finish()` or `fail()` ends it, and only the first call counts."""
 
@@ -88,8 +99,18 @@ class InvocationHandle:
         return self._ended
 
     def context(self) -> Context:
-        """A context in which this invocation's span is current (HTTP spans nest under it)."""
-        return trace.set_span_in_context(self._span)
+        """A context in which this invocation's span is current (HTTP spans nest under it) and
+        `current_invocation()` returns this handle."""
+        return trace.set_span_in_context(self._span, set_value(_INVOCATION_KEY, self))
+
+    def stand_in_span(self) -> trace.Span:
+        """A non-recording span with this invocation's span context.
+
+        For an SDK that traces its own calls: given this instead of a span of its own, it records
+        nothing (one span per operation), while its trace-context propagation still works and
+        names this invocation's span as the parent.
+        """
+        return trace.NonRecordingSpan(self._span.get_span_context())
 
     def first_chunk(self) -> None:
         """Mark the arrival of the first streamed chunk (later calls are ignored)."""

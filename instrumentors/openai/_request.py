@@ -7,8 +7,6 @@ openai.types.completion_create_params (openai 3.x).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Any
 
 from traceglass.semconv import (
@@ -28,10 +26,13 @@ from traceglass.semconv import (
 )
 from traceglass.semconv import names as N
 
-from .._stainless import given
+from .._stainless import field as _get
+from .._stainless import given, parse_arguments
+from .._stainless import reusable as _reusable
 from ._provider import endpoint_of
 
-__all__ = ["chat_invocation", "completion_invocation", "embeddings_invocation", "responses_invocation"]
+__all__ = ["chat_invocation", "completion_invocation", "embeddings_invocation", "parse_arguments",
+           "responses_invocation"]
 
 
 def _base(operation: str, instance: Any, kwargs: dict[str, Any]) -> Invocation:
@@ -92,19 +93,6 @@ def chat_invocation(instance: Any, kwargs: dict[str, Any], content: bool) -> Inv
         inv.input_messages = [_chat_message(m) for m in _reusable(kwargs, "messages") or ()]
         inv.tool_definitions = _tool_definitions(_reusable(kwargs, "tools"), _reusable(kwargs, "functions"))
     return inv
-
-
-def _reusable(kwargs: dict[str, Any], key: str) -> Any:
-    """`kwargs[key]`, turned into a list first if it is a one-shot iterator (a generator, iter()).
-
-    The SDK takes any Iterable and reads it after us: reading an iterator here would leave it
-    empty for the request. The wrapper calls the SDK with this same kwargs dict, so the SDK gets
-    the list, which it would have built from the iterator anyway.
-    """
-    value = given(kwargs.get(key))
-    if isinstance(value, Iterator):
-        value = kwargs[key] = list(value)
-    return value
 
 
 def responses_invocation(instance: Any, kwargs: dict[str, Any], content: bool) -> Invocation:
@@ -171,23 +159,6 @@ def completion_invocation(instance: Any, kwargs: dict[str, Any], content: bool) 
 
 
 # --- content -------------------------------------------------------------------------------------
-
-def _get(obj: Any, key: str) -> Any:
-    # Messages are usually dicts, but users may pass the SDK's pydantic models.
-    if isinstance(obj, dict):
-        return obj.get(key)
-    return getattr(obj, key, None)
-
-
-def parse_arguments(arguments: Any) -> Any:
-    """Tool-call arguments arrive as a JSON string; record the object when it parses."""
-    if isinstance(arguments, str):
-        try:
-            return json.loads(arguments)
-        except ValueError:
-            return arguments
-    return arguments
-
 
 def _content_parts(content: Any) -> list[MessagePart]:
     if content is None:

@@ -1,0 +1,142 @@
+"""The accumulator of a Messages stream: each raw event is added as it passes, the sum applied once.
+
+SDK types read (anthropic 2.x): anthropic.types.RawMessageStreamEvent (and BetaRawMessageStreamEvent):
+message_start (message: id, model, role, usage), content_block_start (index, content_block),
+content_block_delta (index, delta: text_delta.text, input_json_delta.partial_json,
+thinking_delta.thinking; signature_delta and citations_delta carry nothing recorded),
+content_block_stop, message_delta (delta.stop_reason, usage: cumulative counts), message_stop.
+The SDK builds events without validation, so every field may be missing or oddly typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from traceglass.semconv import (
+    Invocation,
+    MessagePart,
+    OutputMessage,
+    ReasoningPart,
+    ServerToolCallPart,
+    TextPart,
+    ToolCallRequestPart,
+)
+
+from .._stainless import parse_arguments
+from ._request import block_part
+from ._response import finish_reason, message_usage
+
+__all__ = ["MessageEvents"]
+
+_USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
+                 "output_tokens_details")
+# The block a delta belongs to, for a delta whose content_block_start never came.
+_DELTA_BLOCKS = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "tool_use"}
+
+
+class _Block:
+    __slots__ = ("kind", "pieces", "start")
+
+    def __init__(self, kind: Any, start: Any) -> None:
+        self.kind = kind
+        self.start = start  # the content_block of content_block_start (None if it never came)
+        self.pieces: list[str] = []
+
+
+class MessageEvents:
+    """Raw Messages stream events. Content blocks are kept only when content is captured."""
+
+    __slots__ = ("blocks", "content", "id", "model", "role", "stop", "usage")
+
+    def __init__(self, content: bool) -> None:
+        self.content = content
+        self.id: Any = None
+        self.model: Any = None
+        self.role: Any = None
+        self.stop: Any = None
+        self.usage: dict[str, Any] = {}
+        self.blocks: dict[int, _Block] = {}
+
+    def add(self, event: Any) -> None:
+        kind = getattr(event, "type", None)
+        if kind == "content_block_delta":  # the bulk of a stream: keep this path short
+            if self.content:
+                self._delta(getattr(event, "index", None), getattr(event, "delta", None))
+        elif kind == "message_start":
+            message = getattr(event, "message", None)
+            self.id, self.model = getattr(message, "id", None), getattr(message, "model", None)
+            self.role = getattr(message, "role", None)
+            self._usage(getattr(message, "usage", None))
+        elif kind == "content_block_start":
+            index = getattr(event, "index", None)
+            if self.content and _is_index(index):
+                block = getattr(event, "content_block", None)
+                state = self.blocks[index] = _Block(getattr(block, "type", None), block)
+                for key in ("text", "thinking"):  # a block may start with some text already
+                    text = getattr(block, key, None)
+                    if isinstance(text, str) and text and state.kind == key:
+                        state.pieces.append(text)
+        elif kind == "message_delta":
+            self.stop = getattr(getattr(event, "delta", None), "stop_reason", None) or self.stop
+            self._usage(getattr(event, "usage", None))
+
+    def _delta(self, index: Any, delta: Any) -> None:
+        if not _is_index(index):
+            return
+        kind = getattr(delta, "type", None)
+        piece = getattr(delta, {"text_delta": "text", "thinking_delta": "thinking",
+                                "input_json_delta": "partial_json"}.get(kind, "_"), None)
+        if not isinstance(piece, str):
+            return
+        state = self.blocks.get(index)
+        if state is None:
+            state = self.blocks[index] = _Block(_DELTA_BLOCKS.get(kind), None)
+        state.pieces.append(piece)
+
+    def _usage(self, usage: Any) -> None:
+        # message_delta counts are cumulative: a later value replaces an earlier one.
+        if usage is None:
+            return
+        for name in _USAGE_FIELDS:
+            value = getattr(usage, name, None)
+            if value is not None:
+                self.usage[name] = value
+
+    def apply(self, inv: Invocation, complete: bool) -> None:
+        inv.response_id = self.id if isinstance(self.id, str) else None
+        inv.response_model = self.model if isinstance(self.model, str) else None
+        inv.usage = message_usage(self.usage) if self.usage else None
+        finish = finish_reason(self.stop)
+        inv.finish_reasons = [finish]
+        if self.content:
+            parts = [part for index in sorted(self.blocks) if (part := _part(self.blocks[index])) is not None]
+            # A stream cut short has output messages only if some output was produced.
+            if complete or parts:
+                role = self.role if isinstance(self.role, str) else "assistant"
+                inv.output_messages = [OutputMessage(role, parts, finish)]
+
+
+def _is_index(index: Any) -> bool:
+    return isinstance(index, int) and not isinstance(index, bool)
+
+
+def _part(block: _Block) -> MessagePart | None:
+    text = "".join(block.pieces)
+    if block.kind == "text":
+        return TextPart(text)
+    if block.kind == "thinking":
+        return ReasoningPart(text)
+    if block.kind in ("tool_use", "server_tool_use"):
+        start = block.start
+        # The input arrives as JSON text in pieces; content_block_start carries `{}` (or, from
+        # some servers, the whole input and no deltas).
+        arguments = parse_arguments(text) if block.pieces else getattr(start, "input", None)
+        name = getattr(start, "name", None)
+        name = name if isinstance(name, str) else ""
+        call_id = getattr(start, "id", None)
+        call_id = call_id if isinstance(call_id, str) else None
+        if block.kind == "server_tool_use":
+            return ServerToolCallPart(name, {"type": name, "input": arguments}, call_id)
+        return ToolCallRequestPart(name, call_id, arguments)
+    # Server tool results and other whole blocks arrive complete in content_block_start.
+    return block_part(block.start) if block.start is not None else None

@@ -1,0 +1,74 @@
+"""One Adapter per ollama method, shared by Client, AsyncClient and the module-level functions."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+from collections.abc import Callable
+from typing import Any
+
+from traceglass.semconv import Accumulator, AsyncStream, Invocation, InvocationHandle, SyncStream
+
+from traceglass._env import Settings
+
+from ._request import (
+    CHAT_PARAMS,
+    EMBED_PARAMS,
+    EMBEDDINGS_PARAMS,
+    GENERATE_PARAMS,
+    chat_invocation,
+    embed_invocation,
+    embeddings_invocation,
+    generate_invocation,
+)
+from ._response import apply_chat, apply_embed, apply_embeddings, apply_generate
+from ._streams import ChatChunks, GenerateChunks
+
+__all__ = ["CHAT", "EMBED", "EMBEDDINGS", "GENERATE"]
+
+RequestFn = Callable[[Any, dict[str, Any], dict[str, Any], bool, bool], Invocation]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Endpoint:
+    positional: tuple[str, ...]  # the method's parameters that may be passed positionally, in order
+    request_fn: RequestFn
+    apply_fn: Callable[[Invocation, Any, bool], None]
+    accumulator: Callable[[bool], Accumulator] | None
+    content: bool
+    full_tools: bool
+    provider_name: str | None  # the user's override of gen_ai.provider.name
+
+    def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation:
+        # Unlike openai's, ollama's parameters are positional too: ollama.chat("llama3.2", messages).
+        params = {**dict(zip(self.positional, args, strict=False)), **kwargs} if args else kwargs
+        invocation = self.request_fn(instance, params, kwargs, self.content, self.full_tools)
+        if self.provider_name is not None:
+            invocation.provider = self.provider_name
+        return invocation
+
+    def respond(self, handle: InvocationHandle, result: Any) -> Any:
+        if self.accumulator is not None:
+            # stream=True returns a generator (an async generator from AsyncClient) that sends the
+            # request only on the first next(): HTTP errors and ResponseError arrive while iterating.
+            if isinstance(result, types.GeneratorType):
+                return SyncStream(result, handle, self.accumulator(self.content))
+            if isinstance(result, types.AsyncGeneratorType):
+                return AsyncStream(result, handle, self.accumulator(self.content))
+        try:
+            self.apply_fn(handle.invocation, result, self.content)
+        finally:
+            handle.finish()
+        return result
+
+
+def _endpoint(positional: tuple[str, ...], request_fn: RequestFn, apply_fn: Any,
+              accumulator: Any) -> Callable[[Settings], _Endpoint]:
+    return lambda settings: _Endpoint(positional, request_fn, apply_fn, accumulator, settings.capture.captures,
+                                      settings.full_tool_definitions, settings.provider_name)
+
+
+CHAT = _endpoint(CHAT_PARAMS, chat_invocation, apply_chat, ChatChunks)
+GENERATE = _endpoint(GENERATE_PARAMS, generate_invocation, apply_generate, GenerateChunks)
+EMBED = _endpoint(EMBED_PARAMS, embed_invocation, apply_embed, None)
+EMBEDDINGS = _endpoint(EMBEDDINGS_PARAMS, embeddings_invocation, apply_embeddings, None)

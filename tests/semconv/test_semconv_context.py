@@ -1,0 +1,39 @@
+"""The context of an invocation's SDK call: `current_invocation()` and the stand-in span an SDK's own
+tracing gets instead of starting a second span for the same operation."""
+
+from __future__ import annotations
+
+from opentelemetry import context, trace
+from semconv_kit import Pipelines
+from traceglass.semconv import Invocation, current_invocation
+
+
+def test_current_invocation_is_set_only_inside_the_call(kit: Pipelines) -> None:
+    handle = kit.telemetry().start(Invocation(operation="chat", provider="anthropic", request_model="m"))
+    assert current_invocation() is None
+
+    token = context.attach(handle.context())
+    try:
+        assert current_invocation() is handle
+        assert trace.get_current_span().get_span_context() == handle.stand_in_span().get_span_context()
+        handle.finish()
+        assert current_invocation() is None  # an ended invocation no longer claims the context
+    finally:
+        context.detach(token)
+
+    assert current_invocation() is None
+    assert current_invocation(handle.context()) is None
+
+
+def test_stand_in_span_records_nothing_and_carries_the_invocation_span_context(kit: Pipelines) -> None:
+    handle = kit.telemetry().start(Invocation(operation="chat", provider="anthropic", request_model="m"))
+
+    stand_in = handle.stand_in_span()
+    stand_in.set_attribute("gen_ai.operation.name", "other")
+    stand_in.end()
+    handle.finish()
+
+    assert not stand_in.is_recording() and stand_in.get_span_context().is_valid
+    (span,) = kit.spans()
+    assert span.get_span_context() == stand_in.get_span_context()
+    assert span.attributes["gen_ai.operation.name"] == "chat"
