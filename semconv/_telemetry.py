@@ -67,6 +67,8 @@ class Telemetry:
 
     def start(self, invocation: Invocation) -> InvocationHandle:
         """Open the span of `invocation`; sampling-relevant attributes are set here."""
+        if self.settings.provider_name is not None:  # the user's override wins over the adapter's
+            invocation.provider = self.settings.provider_name
         name = invocation.operation
         if invocation.request_model:
             name = f"{name} {invocation.request_model}"

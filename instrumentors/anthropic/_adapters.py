@@ -25,13 +25,9 @@ class _Create:
     """messages.create (stream or not) and messages.parse."""
 
     content: bool
-    provider_name: str | None  # the user's override of gen_ai.provider.name
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation:
-        invocation = messages_invocation(instance, kwargs, self.content)
-        if self.provider_name is not None:
-            invocation.provider = self.provider_name
-        return invocation
+        return messages_invocation(instance, kwargs, self.content)
 
     def respond(self, handle: InvocationHandle, result: Any) -> Any:
         if is_raw_response(result):
@@ -77,7 +73,7 @@ class _Stream(_Create):
 
 
 def _adapter(cls: type[_Create]) -> Callable[[Settings], _Create]:
-    return lambda settings: cls(settings.capture.captures, settings.provider_name)
+    return lambda settings: cls(settings.capture.captures)
 
 
 CREATE = _adapter(_Create)

@@ -37,15 +37,11 @@ class _Endpoint:
     accumulator: Callable[[bool], Accumulator] | None
     content: bool
     full_tools: bool
-    provider_name: str | None  # the user's override of gen_ai.provider.name
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation:
         # Unlike openai's, ollama's parameters are positional too: ollama.chat("llama3.2", messages).
         params = {**dict(zip(self.positional, args, strict=False)), **kwargs} if args else kwargs
-        invocation = self.request_fn(instance, params, kwargs, self.content, self.full_tools)
-        if self.provider_name is not None:
-            invocation.provider = self.provider_name
-        return invocation
+        return self.request_fn(instance, params, kwargs, self.content, self.full_tools)
 
     def respond(self, handle: InvocationHandle, result: Any) -> Any:
         if self.accumulator is not None:
@@ -65,7 +61,7 @@ class _Endpoint:
 def _endpoint(positional: tuple[str, ...], request_fn: RequestFn, apply_fn: Any,
               accumulator: Any) -> Callable[[Settings], _Endpoint]:
     return lambda settings: _Endpoint(positional, request_fn, apply_fn, accumulator, settings.capture.captures,
-                                      settings.full_tool_definitions, settings.provider_name)
+                                      settings.full_tool_definitions)
 
 
 CHAT = _endpoint(CHAT_PARAMS, chat_invocation, apply_chat, ChatChunks)

@@ -25,13 +25,9 @@ class _Endpoint:
     apply_fn: Callable[[Invocation, Any, bool], None]
     accumulator: Callable[[bool], Any] | None
     content: bool
-    provider_name: str | None  # the user's override of gen_ai.provider.name
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation:
-        invocation = self.request_fn(instance, kwargs, self.content)
-        if self.provider_name is not None:
-            invocation.provider = self.provider_name
-        return invocation
+        return self.request_fn(instance, kwargs, self.content)
 
     def respond(self, handle: InvocationHandle, result: Any) -> Any:
         if is_raw_response(result):
@@ -57,8 +53,7 @@ class _Endpoint:
 
 
 def _endpoint(request_fn: Any, apply_fn: Any, accumulator: Any) -> Callable[[Settings], _Endpoint]:
-    return lambda settings: _Endpoint(request_fn, apply_fn, accumulator, settings.capture.captures,
-                                      settings.provider_name)
+    return lambda settings: _Endpoint(request_fn, apply_fn, accumulator, settings.capture.captures)
 
 
 CHAT = _endpoint(chat_invocation, apply_chat, ChatChunks)
