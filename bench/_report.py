@@ -15,14 +15,25 @@ def _header(*names: str) -> list[str]:
     return [_row(*names), "|" + "---|" * len(names)]
 
 
+def _providers(scen: dict) -> str:
+    names = [("OpenAI", lambda s: "_" not in s), ("Anthropic", lambda s: s.startswith("anthropic_")),
+             ("Ollama", lambda s: s.startswith("ollama_"))]
+    return ", ".join(n for n, match in names if any(match(s) for s in scen)) or "no scenario"
+
+
 def render(res: dict) -> str:
     meta, scen = res["meta"], res["scenarios"]
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
-    L = [f"## traceglass OpenAI instrumentor overhead ({meta['date']})", "",
+    L = [f"## traceglass instrumentor overhead: {_providers(scen)} ({meta['date']})", "",
          f"{meta['python']}, {meta['machine']}; {versions}.",
          f"CPU per call (`time.process_time`, whole process): median over {meta['repeats']} repeats of the "
          f"per-repeat median; uninstrumented and instrumented blocks interleaved ({meta['blocks']} blocks "
          f"per mode per repeat); capture_content={meta['capture_content']}.", ""]
+    if meta.get("anthropic_sdk_tracing") is not None:
+        L[-1:-1] = ["The anthropic SDK's own tracing: " + (
+            "on in both modes (SDK default; its span is the baseline's, traceglass's replaces it)."
+            if meta["anthropic_sdk_tracing"] else "off in both modes (clients built with open_telemetry=False).")]
+    L[-1:-1] = [f"Note: {n}." for n in meta.get("notes", [])]
     if not res["instrumented"]:
         L += ["**traceglass not importable: uninstrumented figures only.**", ""]
         L += _header("scenario", "calls/repeat", "uninstrumented µs (median)", "mean incl. flush µs")
@@ -64,7 +75,7 @@ def render(res: dict) -> str:
     m = res.get("memory")
     if m:
         rss, tr = m["rss"], m.get("traced")
-        L += ["", f"Memory: {rss['calls']:,} instrumented chat calls ({rss['cpu_s']} s CPU) with RSS from "
+        L += ["", f"Memory: {rss['calls']:,} instrumented OpenAI chat calls ({rss['cpu_s']} s CPU) with RSS from "
               "/proc/self/statm and live gc-tracked objects counted after gc.collect(); then "
               f"{tr['calls'] if tr else 0:,} more with tracemalloc on. Growth over the second half of each "
               f"should be ~0 ({m['spans_per_call']:.2f} spans/call).", ""]

@@ -1,4 +1,4 @@
-"""Workload for bench/overhead.py: an in-process fake OpenAI server and the four calls.
+"""OpenAI workload for bench/overhead.py: an in-process fake OpenAI server and the four calls.
 
 The fake answers through ``httpx2.MockTransport`` (openai 3.x's own HTTP library), so no
 socket is opened. Every response body is encoded once up front: the fake then costs the
@@ -12,7 +12,8 @@ The shapes match the peer overhead harness (see README.md) so figures can be com
 * embeddings  16 inputs, text-embedding-3-small, 1536 dims, base64 wire format (SDK default)
 
 Marker strings sit in the prompts and answers so a check can prove that content capture put
-them on the span.
+them on the span. ANSWER, the markers and ``split_answer`` are shared with the Anthropic and
+Ollama workloads (_workload_anthropic.py, _workload_ollama.py).
 """
 
 from __future__ import annotations
@@ -106,11 +107,17 @@ def _completion(cid: str, message: dict, finish: str, usage: dict) -> bytes:
                  "usage": usage})
 
 
-def _stream_events() -> list[bytes]:
+def split_answer(n: int) -> list[str]:
+    """ANSWER cut at word boundaries into ``n`` pieces that join back to it (the streamed deltas)."""
     words = ANSWER.split(" ")
-    bounds = [round(i * len(words) / N_CHUNKS) for i in range(N_CHUNKS + 1)]
-    pieces = [(" " if i else "") + " ".join(words[bounds[i]:bounds[i + 1]]) for i in range(N_CHUNKS)]
+    bounds = [round(i * len(words) / n) for i in range(n + 1)]
+    pieces = [(" " if i else "") + " ".join(words[bounds[i]:bounds[i + 1]]) for i in range(n)]
     assert "".join(pieces) == ANSWER
+    return pieces
+
+
+def _stream_events() -> list[bytes]:
+    pieces = split_answer(N_CHUNKS)
     base = {"id": "chatcmpl-bench-stream", "object": "chat.completion.chunk", "created": 1764100000,
             "model": RESPONSE_MODEL, "system_fingerprint": "fp_bench01", "service_tier": "default"}
     events = []

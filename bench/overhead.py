@@ -1,28 +1,31 @@
 #!/usr/bin/env python3
-"""CPU and memory overhead of traceglass's OpenAI instrumentor, in one process.
+"""CPU and memory overhead of traceglass's OpenAI, Anthropic and Ollama instrumentors, in one process.
 
-    python bench/overhead.py                        # all scenarios, default counts (~3 min)
+    python bench/overhead.py                        # all scenarios, default counts (~4-5 min)
     python bench/overhead.py --scenario chat --calls 300 --repeats 3 --memory-calls 0
+    python bench/overhead.py --provider anthropic --memory-calls 0
     python bench/overhead.py --json /tmp/overhead.json
 
-The real ``openai`` client talks to an in-process fake server (``httpx2.MockTransport``, see
-``_workload.py``). Each scenario runs ``--repeats`` repeats; every repeat is split into
-``--blocks`` blocks per mode, and the two modes (uninstrumented / instrumented) alternate block
-by block (``instrument()`` / ``uninstrument()`` in between, same providers throughout), so
-machine drift hits both alike.
+Each provider's real client talks to an in-process fake server (``openai`` and ``anthropic`` over
+``httpx2.MockTransport``, ``ollama`` over ``httpx.MockTransport``; see ``_workload*.py``). Each
+scenario runs ``--repeats`` repeats; every repeat is split into ``--blocks`` blocks per mode, and
+the two modes (uninstrumented / instrumented) alternate block by block (``instrument()`` /
+``uninstrument()`` of that provider's instrumentor in between, the others uninstrumented, same
+providers throughout), so machine drift hits both alike.
 
 Timing is ``time.process_time``: CPU of the whole process, background export threads included.
 Each call is timed on its own (-> median per call), and each block's window also includes a
 final ``force_flush`` of spans and logs (-> mean per call, with all export work).
 
-Telemetry sink: TracerProvider + BatchSpanProcessor(counting no-op exporter), MeterProvider +
-InMemoryMetricReader, LoggerProvider + BatchLogRecordProcessor(counting no-op exporter).
-Instrumented with ``capture_content="SPAN_ONLY"``.
+Telemetry sink (``_telemetry.py``): TracerProvider + BatchSpanProcessor(counting no-op exporter),
+MeterProvider + InMemoryMetricReader, LoggerProvider + BatchLogRecordProcessor(counting no-op
+exporter), also set globally. Instrumented with ``capture_content="SPAN_ONLY"``. The anthropic
+SDK's own tracing is off in both modes unless ``--anthropic-sdk-tracing`` (see README.md).
 
 Checks: exactly one span per instrumented call and none once uninstrumented, the prompt (and
-answer) really on the span, responses unaltered; then a memory phase (``--memory-calls`` chat
-calls, instrumented) that tracks RSS and live gc objects, then ``--tracemalloc-calls`` more with
-tracemalloc on, and reports the growth over the second half of each, which should be ~0.
+answer) really on the span, responses unaltered; then a memory phase (``--memory-calls`` OpenAI
+chat calls, instrumented) that tracks RSS and live gc objects, then ``--tracemalloc-calls`` more
+with tracemalloc on, and reports the growth over the second half of each, which should be ~0.
 
 Exit status: 0 all targets and checks pass, 1 something failed, 2 traceglass not installed.
 """
@@ -37,127 +40,48 @@ import platform
 import statistics
 import sys
 import time
-import traceback
+from collections.abc import Callable
+from importlib.util import find_spec
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _workload as wl
+import _workload_anthropic as wla
+import _workload_ollama as wlo
 from _memory import memory_phase
 from _report import render
+from _telemetry import CAPTURE, Instrumentation, Sink, load_instrumentation
 from contender import source_fingerprint
 
-TARGET_PCT = {"chat": 15.0, "stream": 10.0, "tools": 15.0, "embeddings": 5.0}
-DEFAULT_CALLS = {"chat": 1000, "stream": 160, "tools": 1000, "embeddings": 400}  # per mode per repeat
-WARMUP = {"chat": 200, "stream": 20, "tools": 200, "embeddings": 40}
-CAPTURE = "SPAN_ONLY"
-INSTALL_HINT = "pip install -e '.[openai]'   (from the repository root)"
+WORKLOADS = {"openai": wl, "anthropic": wla, "ollama": wlo}  # provider -> workload module
+PROVIDER = {s: p for p, m in WORKLOADS.items() for s in m.SCENARIOS}  # scenario -> provider
+SCENARIOS = tuple(PROVIDER)
+TARGET_PCT = {"chat": 15.0, "stream": 10.0, "tools": 15.0, "embeddings": 5.0,
+              "anthropic_chat": 15.0, "anthropic_stream": 10.0, "ollama_chat": 15.0, "ollama_stream": 10.0}
+DEFAULT_CALLS = {"chat": 1000, "stream": 160, "tools": 1000, "embeddings": 400,  # per mode per repeat
+                 "anthropic_chat": 2000, "anthropic_stream": 400, "ollama_chat": 2000, "ollama_stream": 600}
+WARMUP = {"chat": 200, "stream": 20, "tools": 200, "embeddings": 40,
+          "anthropic_chat": 200, "anthropic_stream": 40, "ollama_chat": 200, "ollama_stream": 60}
+MAKE_OPTS: dict[str, dict[str, Any]] = {}  # provider -> make_calls() keyword arguments (set by main)
 
 
-# ----------------------------------------------------------------------------- telemetry sink
-
-class Sink:
-    """SDK providers wired to exporters that only count (and, while ``keep`` is set, keep spans)."""
-
-    def __init__(self) -> None:
-        from opentelemetry import _logs, metrics, trace
-        from opentelemetry.sdk._logs import LoggerProvider
-        from opentelemetry.sdk._logs.export import (
-            BatchLogRecordProcessor,
-            LogRecordExporter,
-            LogRecordExportResult,
-        )
-        from opentelemetry.sdk.metrics import MeterProvider
-        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-
-        sink = self
-        self.spans = self.logs = 0
-        self.keep = False
-        self.kept: list[Any] = []
-
-        class CountingSpanExporter(SpanExporter):
-            def export(self, spans):
-                sink.spans += len(spans)
-                if sink.keep:
-                    sink.kept.extend(spans)
-                return SpanExportResult.SUCCESS
-
-        class CountingLogExporter(LogRecordExporter):
-            def export(self, batch):
-                sink.logs += len(batch)
-                return LogRecordExportResult.SUCCESS
-
-            def shutdown(self):
-                pass
-
-            def force_flush(self, timeout_millis: int = 30000) -> bool:
-                return True
-
-        resource = Resource.create({"service.name": "traceglass-bench"})
-        self.tracer_provider = TracerProvider(resource=resource)
-        self.tracer_provider.add_span_processor(BatchSpanProcessor(CountingSpanExporter()))
-        self.reader = InMemoryMetricReader()
-        self.meter_provider = MeterProvider(resource=resource, metric_readers=[self.reader])
-        self.logger_provider = LoggerProvider(resource=resource)
-        self.logger_provider.add_log_record_processor(BatchLogRecordProcessor(CountingLogExporter()))
-        trace.set_tracer_provider(self.tracer_provider)
-        metrics.set_meter_provider(self.meter_provider)
-        _logs.set_logger_provider(self.logger_provider)
-
-    def flush(self) -> None:
-        self.tracer_provider.force_flush()
-        self.logger_provider.force_flush()
-
-    def metric_names(self) -> list[str]:
-        data = self.reader.get_metrics_data()
-        rms = data.resource_metrics if data else []
-        return sorted({m.name for rm in rms for sm in rm.scope_metrics for m in sm.metrics})
+def calls_for(provider: str) -> dict[str, Callable[[], Any]]:
+    """Fresh clients of one provider: one callable per scenario."""
+    return WORKLOADS[provider].make_calls(**MAKE_OPTS.get(provider, {}))
 
 
-class Instrumentation:
-    """instrument()/uninstrument() the OpenAI instrumentor against the sink, idempotently."""
-
-    def __init__(self, sink: Sink) -> None:
-        from traceglass.instrumentors.openai import OpenAIInstrumentor
-
-        self.sink, self.inst, self.on = sink, OpenAIInstrumentor(), False
-
-    def set(self, on: bool) -> None:
-        if on and not self.on:
-            sink = self.sink
-            self.inst.instrument(tracer_provider=sink.tracer_provider, meter_provider=sink.meter_provider,
-                                 logger_provider=sink.logger_provider, capture_content=CAPTURE)
-            if getattr(self.inst, "_is_instrumented_by_opentelemetry", True) is False:
-                raise RuntimeError("OpenAIInstrumentor().instrument() did not instrument "
-                                   "(dependency conflict?)")
-        elif not on and self.on:
-            self.inst.uninstrument()
-        self.on = on
-
-
-def load_instrumentation(sink: Sink) -> Instrumentation | None:
-    """None when traceglass (or its OpenAI instrumentor) is not installed; any other error propagates."""
-    try:
-        return Instrumentation(sink)
-    except ImportError as e:
-        ours = ("traceglass", "traceglass.instrumentors", "traceglass.instrumentors.openai")
-        if not (isinstance(e, ModuleNotFoundError) and e.name in ours):
-            traceback.print_exc()
-            raise  # traceglass is there but its import is broken: show that, do not hide it
-        print(f"\n*** traceglass's OpenAI instrumentor is not importable ({type(e).__name__}: {e}).\n"
-              f"*** Install it first: {INSTALL_HINT}\n"
-              "*** Measuring the uninstrumented client only: no overhead figures, no verdict.\n",
-              file=sys.stderr, flush=True)
-        return None
+def spans_per_call(scenario: str, mode: str) -> float:
+    """Spans one call must make: traceglass's when on; none when off, except the anthropic SDK's own
+    span when its tracing is kept on (--anthropic-sdk-tracing)."""
+    native = MAKE_OPTS.get(PROVIDER[scenario], {}).get("sdk_tracing", False)
+    return 1.0 if mode == "on" or native else 0.0
 
 
 # ----------------------------------------------------------------------------- measurement
 
 def run_block(sink: Sink, scenario: str, calls: int) -> dict:
     """One timed block on fresh clients: per-call CPU samples, plus the window incl. the final flush."""
-    fn = wl.make_calls()[scenario]
+    fn = calls_for(PROVIDER[scenario])[scenario]
     for _ in range(3):  # untimed: the first calls on a new client build its lazy resources
         fn()
     sink.flush()
@@ -185,7 +109,7 @@ def measure(sink: Sink, inst: Instrumentation | None, scenario: str, calls: int,
         for b in range(blocks):
             for mode in modes if (r * blocks + b) % 2 == 0 else modes[::-1]:
                 if inst:
-                    inst.set(mode == "on")
+                    inst.set(PROVIDER[scenario], mode == "on")
                 parts[mode].append(run_block(sink, scenario, per_block))
         rep = {}
         for mode, ps in parts.items():
@@ -214,8 +138,8 @@ def measure(sink: Sink, inst: Instrumentation | None, scenario: str, calls: int,
         out["pass"] = out["added_pct"] <= TARGET_PCT[scenario]
         # exactly one span per instrumented call, none once uninstrumented
         out["span_problems"] = [f"repeat {i + 1}: {rep[m]['spans_per_call']:.3f} spans/call while {m}"
-                                for i, rep in enumerate(reps) for m, want in (("on", 1.0), ("off", 0.0))
-                                if rep[m]["spans_per_call"] != want]
+                                for i, rep in enumerate(reps) for m in ("on", "off")
+                                if rep[m]["spans_per_call"] != spans_per_call(scenario, m)]
     return out
 
 
@@ -235,17 +159,20 @@ def verify(sink: Sink, inst: Instrumentation | None, scenarios: list[str], probl
         res: dict[str, Any] = {}
         for mode in ("off", "on") if inst else ("off",):
             if inst:
-                inst.set(mode == "on")
-            fn = wl.make_calls()[s]
+                inst.set(PROVIDER[s], mode == "on")
+            fn = calls_for(PROVIDER[s])[s]
             sink.flush()
             sink.kept.clear()
             spans0, logs0, sink.keep = sink.spans, sink.logs, True
-            altered = [p for p in (wl.response_problem(s, fn()) for _ in range(n)) if p]
+            altered = [p for p in (WORKLOADS[PROVIDER[s]].response_problem(s, fn()) for _ in range(n)) if p]
             sink.flush()
             sink.keep = False
             res[mode] = {"response_ok": not altered, "spans_per_call": (sink.spans - spans0) / n,
                          "logs_per_call": (sink.logs - logs0) / n}
             problems += [f"{s}: response altered while {mode}: {altered[0]}"] if altered else []
+            if res[mode]["spans_per_call"] != spans_per_call(s, mode):
+                problems.append(f"{s}: {res[mode]['spans_per_call']:.2f} spans per call while {mode}, "
+                                f"want {spans_per_call(s, mode):.0f}")
         if inst:
             attrs = [dict(sp.attributes or {}) for sp in sink.kept]
             res["span_names"] = sorted({sp.name for sp in sink.kept})
@@ -256,8 +183,6 @@ def verify(sink: Sink, inst: Instrumentation | None, scenarios: list[str], probl
                                                         for a in attrs)
             res["content_keys"] = sorted({k for a in attrs for k, v in a.items()
                                           if _has(v, wl.PROMPT_MARKER) or _has(v, wl.ANSWER_MARKER)})
-            if res["on"]["spans_per_call"] != 1.0:
-                problems.append(f"{s}: {res['on']['spans_per_call']:.2f} spans per instrumented call, want 1")
             if s != "embeddings" and not res["prompt_on_span"]:
                 problems.append(f"{s}: prompt not found on the span although capture_content={CAPTURE}")
         out[s] = res
@@ -270,7 +195,7 @@ def _versions() -> dict[str, str]:
     from importlib import metadata
 
     out = {}
-    for d in ("traceglass", "openai", "httpx2", "opentelemetry-sdk"):
+    for d in ("traceglass", "openai", "anthropic", "ollama", "httpx2", "httpx", "opentelemetry-sdk"):
         try:
             out[d] = metadata.version(d)
         except metadata.PackageNotFoundError:
@@ -288,38 +213,63 @@ def _counts(spec: str | None, scenarios: list[str]) -> dict[str, int]:
     return {s: given.get(s, DEFAULT_CALLS[s]) for s in scenarios}
 
 
+def _select(ap: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """(scenarios to measure, notes): --scenario and --provider intersected, minus SDKs not installed."""
+    chosen = [s for s in SCENARIOS if args.scenario in ("all", s) and args.provider in ("all", PROVIDER[s])]
+    if not chosen:
+        ap.error(f"--scenario {args.scenario} is not a scenario of --provider {args.provider}")
+    missing = sorted({PROVIDER[s] for s in chosen if find_spec(PROVIDER[s]) is None})
+    notes = [f"{p} SDK not installed: {', '.join(WORKLOADS[p].SCENARIOS)} skipped" for p in missing]
+    scenarios = [s for s in chosen if PROVIDER[s] not in missing]
+    if not scenarios:
+        ap.error(f"nothing to measure: {'; '.join(notes)}")
+    return scenarios, notes
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--calls", help="calls per mode per repeat: N, or 'chat=600,stream=80' (default "
                     + ",".join(f"{k}={v}" for k, v in DEFAULT_CALLS.items()) + ")")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--blocks", type=int, default=4, help="blocks per mode per repeat (interleaving grain)")
-    ap.add_argument("--scenario", default="all", choices=("all", *wl.SCENARIOS))
-    ap.add_argument("--memory-calls", type=int, default=20000, help="instrumented chat calls, 0 = skip")
+    ap.add_argument("--scenario", default="all", choices=("all", *SCENARIOS))
+    ap.add_argument("--provider", default="all", choices=("all", *WORKLOADS),
+                    help="only this provider's scenarios (combines with --scenario)")
+    ap.add_argument("--anthropic-sdk-tracing", action="store_true",
+                    help="keep the anthropic SDK's own tracing on in both modes (default: open_telemetry=False)")
+    ap.add_argument("--memory-calls", type=int, default=20000, help="instrumented OpenAI chat calls, 0 = skip")
     ap.add_argument("--tracemalloc-calls", type=int, default=4000,
                     help="further calls with tracemalloc on (leak sites), 0 = skip")
     ap.add_argument("--json", help="write all results (incl. per-repeat figures) here")
     args = ap.parse_args(argv)
-    scenarios = list(wl.SCENARIOS) if args.scenario == "all" else [args.scenario]
+    scenarios, notes = _select(ap, args)
+    providers = sorted({PROVIDER[s] for s in scenarios}, key=list(WORKLOADS).index)
+    memory = bool(args.memory_calls) and find_spec("openai") is not None
     calls = _counts(args.calls, scenarios)
+    MAKE_OPTS["anthropic"] = {"sdk_tracing": args.anthropic_sdk_tracing}
 
     sink = Sink()
-    inst = load_instrumentation(sink)
+    inst = load_instrumentation(sink, sorted({*providers, *(["openai"] if memory else [])}))
     res: dict[str, Any] = {
         "meta": {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                  "python": f"Python {platform.python_version()}",
                  "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "versions": _versions(),
-                 "repeats": args.repeats, "blocks": args.blocks, "calls": calls, "capture_content": CAPTURE},
+                 "repeats": args.repeats, "blocks": args.blocks, "calls": calls, "capture_content": CAPTURE,
+                 "anthropic_sdk_tracing": args.anthropic_sdk_tracing if "anthropic" in providers else None,
+                 "notes": notes},
         "instrumented": inst is not None, "scenarios": {}, "problems": []}
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr, flush=True)
 
     print("warm-up and checks ...", file=sys.stderr, flush=True)
-    for mode in ("off", "on") if inst else ("off",):
-        if inst:
-            inst.set(mode == "on")
-        fns = wl.make_calls()
-        for s in scenarios:
-            for _ in range(WARMUP[s]):
-                fns[s]()
+    for p in providers:
+        for mode in ("off", "on") if inst else ("off",):
+            if inst:
+                inst.set(p, mode == "on")
+            fns = calls_for(p)
+            for s in (s for s in scenarios if PROVIDER[s] == p):
+                for _ in range(WARMUP[s]):
+                    fns[s]()
     res["verify"] = verify(sink, inst, scenarios, res["problems"])
 
     for s in scenarios:
@@ -328,11 +278,11 @@ def main(argv: list[str] | None = None) -> int:
         r = res["scenarios"][s] = measure(sink, inst, s, calls[s], args.repeats, args.blocks)
         res["problems"] += [f"{s}: {p}" for p in r.get("span_problems", [])]
 
-    if inst and args.memory_calls:
+    if inst and memory:
         print(f"memory phase: {args.memory_calls:,} + {args.tracemalloc_calls:,} (tracemalloc) instrumented "
-              "chat calls", file=sys.stderr, flush=True)
-        inst.set(True)
-        fn = wl.make_calls()["chat"]
+              "OpenAI chat calls", file=sys.stderr, flush=True)
+        inst.set("openai", True)
+        fn = calls_for("openai")["chat"]
         for _ in range(500):
             fn()
         sink.flush()
@@ -343,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         if m["spans_per_call"] != 1.0:
             res["problems"].append(f"memory phase: {m['spans_per_call']:.3f} spans/call")
     if inst:
-        inst.set(False)
+        inst.set("openai", False)  # every provider off
         res["metrics_seen"] = sink.metric_names()
 
     print(render(res))

@@ -25,11 +25,15 @@ from ._messages import (
     UriPart,
     to_json,
 )
+from ._span_types import SPAN_TYPE_OPERATIONS, SpanType, span_type_attributes
 from ._stream import Accumulator, AsyncStream, SyncStream
 from ._telemetry import InvocationHandle, Telemetry, current_invocation, error_type
+from ._trace_context import trace_attributes, with_trace_attributes
+from ._values import value_to_json
 from ._wrapping import Adapter, async_wrapper, sync_wrapper
 
 __all__ = [
+    "SPAN_TYPE_OPERATIONS",
     "Accumulator",
     "Adapter",
     "AsyncStream",
@@ -45,6 +49,7 @@ __all__ = [
     "ReasoningPart",
     "ServerToolCallPart",
     "ServerToolCallResponsePart",
+    "SpanType",
     "SyncStream",
     "Telemetry",
     "TextPart",
@@ -59,6 +64,10 @@ __all__ = [
     "guarded",
     "names",
     "report_failure",
+    "span_type_attributes",
     "sync_wrapper",
     "to_json",
+    "trace_attributes",
+    "value_to_json",
+    "with_trace_attributes",
 ]

@@ -91,6 +91,24 @@ TEXT_COMPLETION = "text_completion"
 GENERATE_CONTENT = "generate_content"
 EMBEDDINGS = "embeddings"
 
+# Operations used by the manual tracing API's span types (see _span_types.py).
+RETRIEVAL = "retrieval"
+EXECUTE_TOOL = "execute_tool"
+INVOKE_AGENT = "invoke_agent"
+INVOKE_WORKFLOW = "invoke_workflow"
+TOOL_NAME = "gen_ai.tool.name"
+
+# General (non-GenAI) conventions: session and user of the request.
+SESSION_ID = "session.id"
+USER_ID = "user.id"
+
+# Not in the conventions: traceglass's manual tracing API (@traceglass.trace, start_span).
+SPAN_TYPE = "traceglass.span.type"
+SPAN_INPUTS = "traceglass.span.inputs"  # JSON; opt-in content, like gen_ai.input.messages
+SPAN_OUTPUTS = "traceglass.span.outputs"  # JSON; opt-in content
+TRACE_TAGS = "traceglass.trace.tags"  # string[]
+TRACE_METADATA_PREFIX = "traceglass.trace.metadata."  # + key; string values
+
 # An observable instrument that reports nothing: its callback flushes batched measurements
 # before each collection (see _metrics.py).
 METRIC_FLUSH_HOOK = "traceglass.metrics.flush"

@@ -72,7 +72,11 @@ class Telemetry:
         name = invocation.operation
         if invocation.request_model:
             name = f"{name} {invocation.request_model}"
-        span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=_start_attributes(invocation))
+        from ._trace_context import trace_attributes  # session/user ids of update_current_trace()
+
+        # One context lookup; the invocation's own attributes (its conversation id) win.
+        attributes = {**trace_attributes(), **_start_attributes(invocation)}
+        span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
         return InvocationHandle(self, invocation, span)
 
 

@@ -1,0 +1,78 @@
+"""JSON of arbitrary Python values (a traced function's inputs and output), with the size cap.
+
+Anything JSON cannot hold becomes plain data first: pydantic models via model_dump, dataclasses
+field by field, sets and tuples as lists, bytes as base64, anything else as str(). Never raises on
+odd input: a value that cannot be converted is recorded as its str().
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from typing import Any
+
+from . import _names
+from ._messages import _encoder, _shrink
+
+__all__ = ["value_to_json"]
+
+_MAX_DEPTH = 32
+
+
+def value_to_json(value: Any, limit: int = 0) -> str:
+    """Compact JSON of `value`, at most `limit` characters (0: no cap); always valid JSON."""
+    plain = _plain(value, 0, set())
+    text = _encoder.encode(plain)
+    if not limit or len(text) <= limit:
+        return text
+    if isinstance(plain, list):
+        return _shrink(plain, limit)
+    shrunk = _shrink([plain], limit + 2)  # cut strings inside the one item; "[" and "]" removed
+    if shrunk.startswith("[") and len(shrunk) > 2:
+        return shrunk[1:-1]
+    # The structure alone does not fit: keep the start of the text, as a JSON string.
+    marker = _names.TRUNCATION_MARKER
+    cut = max(0, limit - len(marker) - 2)
+    while cut and len(_encoder.encode(text[:cut] + marker)) > limit:
+        cut = max(0, cut - max(1, cut // 8))
+    return _encoder.encode(text[:cut] + marker)
+
+
+def _plain(value: Any, depth: int, seen: set[int]) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if depth >= _MAX_DEPTH:
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    key = id(value)
+    if key in seen:
+        return "<cycle>"
+    seen.add(key)
+    try:
+        if isinstance(value, dict):
+            return {_key(k): _plain(v, depth + 1, seen) for k, v in value.items()}
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return [_plain(v, depth + 1, seen) for v in value]
+        dump = getattr(value, "model_dump", None)
+        if callable(dump) and not isinstance(value, type):
+            return _plain(dump(mode="json"), depth + 1, seen)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            fields = {f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}
+            return _plain(fields, depth + 1, seen)
+        return str(value)
+    except Exception:
+        return _fallback(value)
+    finally:
+        seen.discard(key)
+
+
+def _key(key: Any) -> str:
+    return key if isinstance(key, str) else _fallback(key)
+
+
+def _fallback(value: Any) -> str:
+    try:
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__qualname__}>"
