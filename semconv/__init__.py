@@ -26,6 +26,7 @@ from ._messages import (
     to_json,
 )
 from ._span_types import SPAN_TYPE_OPERATIONS, SpanType, span_type_attributes
+from ._steps import StepHandle
 from ._stream import Accumulator, AsyncStream, SyncStream
 from ._telemetry import InvocationHandle, Telemetry, current_invocation, error_type
 from ._trace_context import trace_attributes, with_trace_attributes
@@ -50,6 +51,7 @@ __all__ = [
     "ServerToolCallPart",
     "ServerToolCallResponsePart",
     "SpanType",
+    "StepHandle",
     "SyncStream",
     "Telemetry",
     "TextPart",

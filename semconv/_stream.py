@@ -34,23 +34,21 @@ class _Ending:
 
     _self_handle: InvocationHandle
     _self_accumulator: Accumulator
-    _self_started: bool
     _self_response: Any
+    _self_on_chunk: Any
 
     def _self_init(self, handle: InvocationHandle, accumulator: Accumulator) -> None:
         self._self_handle = handle
         self._self_accumulator = accumulator
-        self._self_started = False
         self._self_response = None
+        # Per chunk only this runs: the first chunk marks time to first chunk, then hands the
+        # slot to the accumulator's bound add().
+        self._self_on_chunk = self._self_first_chunk
 
-    def _self_add(self, chunk: Any) -> None:
-        if not self._self_started:
-            self._self_started = True
-            self._self_handle.first_chunk()
-        try:
-            self._self_accumulator.add(chunk)
-        except Exception:
-            report_failure(f"{type(self._self_accumulator).__name__}.add")
+    def _self_first_chunk(self, chunk: Any) -> None:
+        self._self_handle.first_chunk()
+        self._self_on_chunk = self._self_accumulator.add
+        self._self_accumulator.add(chunk)
 
     def _self_end(self, exc: BaseException | None = None, complete: bool = False) -> None:
         handle = self._self_handle
@@ -102,20 +100,24 @@ class SyncStream(_Ending, wrapt.ObjectProxy):  # type: ignore[misc]
     def __init__(self, stream: Any, handle: InvocationHandle, accumulator: Accumulator) -> None:
         wrapt.ObjectProxy.__init__(self, stream)
         self._self_init(handle, accumulator)
+        self._self_next = stream.__next__  # bound once: the hot path of every chunk
 
     def __iter__(self) -> SyncStream:
         return self
 
     def __next__(self) -> Any:
         try:
-            chunk = self.__wrapped__.__next__()
+            chunk = self._self_next()
         except StopIteration:
             self._self_end(complete=True)
             raise
         except BaseException as exc:
             self._self_end(exc)
             raise
-        self._self_add(chunk)
+        try:
+            self._self_on_chunk(chunk)
+        except Exception:
+            report_failure(f"{type(self._self_accumulator).__name__}.add")
         return chunk
 
     def __enter__(self) -> SyncStream:
@@ -139,20 +141,24 @@ class AsyncStream(_Ending, wrapt.ObjectProxy):  # type: ignore[misc]
     def __init__(self, stream: Any, handle: InvocationHandle, accumulator: Accumulator) -> None:
         wrapt.ObjectProxy.__init__(self, stream)
         self._self_init(handle, accumulator)
+        self._self_anext = stream.__anext__  # bound once: the hot path of every chunk
 
     def __aiter__(self) -> AsyncStream:
         return self
 
     async def __anext__(self) -> Any:
         try:
-            chunk = await self.__wrapped__.__anext__()
+            chunk = await self._self_anext()
         except StopAsyncIteration:
             self._self_end(complete=True)
             raise
         except BaseException as exc:
             self._self_end(exc)
             raise
-        self._self_add(chunk)
+        try:
+            self._self_on_chunk(chunk)
+        except Exception:
+            report_failure(f"{type(self._self_accumulator).__name__}.add")
         return chunk
 
     async def __aenter__(self) -> AsyncStream:

@@ -2,13 +2,25 @@
 
 Spec: GenAI semconv gen-ai-dev 1.42.0-dev: spans.yaml (inference, embeddings), metrics.yaml
 (client metrics), events.yaml (gen_ai.client.inference.operation.details). Names: `_names`.
+
+DESIGN: nested inference (spec §2 "Nesting": an inference nested in another inference of the same
+kind is suppressed and enriches the outer span). A framework instrumentor (LangChain) starts its
+model-call invocation with `enrichable=True` and makes `handle.context()` current for the duration
+of the model call. `Telemetry.start` does one context lookup: when the current invocation is
+enrichable, not ended, and both are inference operations, it opens no span and returns a
+`_NestedHandle`. The provider adapter fills it as usual (stream wrapper included); its finish/fail
+merges the provider's response data (response id/model, finish reasons, usage, server address/port,
+provider name, provider attributes) into the outer invocation and records nothing itself: no span,
+no metrics, no event. The outer handle ends once, so the model call has exactly one span and one
+metric point, under the framework's run tree, with the provider's details. Embeddings inside a chat
+run (a different kind) still get their own span.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider, SeverityNumber, get_logger
@@ -24,11 +36,15 @@ from ._invocation import Invocation, Usage
 from ._messages import GenericToolDefinition, to_json
 from ._metrics import Metrics
 
+if TYPE_CHECKING:
+    from ._steps import StepHandle
+
 __all__ = ["InvocationHandle", "Telemetry", "current_invocation", "error_type"]
 
 # Marks the context in which an invocation's SDK call runs, so code inside that call (an SDK's own
 # tracing, a nested instrumentor) can tell that traceglass already records this operation.
 _INVOCATION_KEY = create_key("traceglass-invocation")
+_INFERENCE = frozenset((N.CHAT, N.TEXT_COMPLETION, N.GENERATE_CONTENT))
 
 
 def error_type(exc: BaseException) -> str:
@@ -65,19 +81,51 @@ class Telemetry:
         self._logger = (get_logger(name, version, logger_provider, schema_url=N.SCHEMA_URL)
                         if settings.emit_event else None)
 
-    def start(self, invocation: Invocation) -> InvocationHandle:
-        """Open the span of `invocation`; sampling-relevant attributes are set here."""
+    def start_step(
+        self,
+        name: str,
+        span_type: str | None,
+        *,
+        context: Context | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> StepHandle:
+        """Start the span of a framework step that is not a model call (see `_steps`)."""
+        from ._steps import start_step
+
+        return start_step(self._tracer, self.settings, name, span_type, context, attributes)
+
+    def start(
+        self, invocation: Invocation, *, context: Context | None = None, enrichable: bool = False
+    ) -> InvocationHandle:
+        """Open the span of `invocation` in `context` (default: current); sampling-relevant
+        attributes are set here.
+
+        Inside an enrichable inference (see the module DESIGN note) an inference opens no span: the
+        returned handle merges into the enclosing one when it ends. `enrichable=True` lets later
+        nested inferences merge into this one.
+        """
         if self.settings.provider_name is not None:  # the user's override wins over the adapter's
             invocation.provider = self.settings.provider_name
+        outer = get_value(_INVOCATION_KEY, context)
+        if (
+            outer is not None
+            and outer._enrichable
+            and not outer._ended
+            and invocation.operation in _INFERENCE
+            and outer.invocation.operation in _INFERENCE
+        ):
+            return _NestedHandle(outer, invocation)
         name = invocation.operation
         if invocation.request_model:
             name = f"{name} {invocation.request_model}"
         from ._trace_context import trace_attributes  # session/user ids of update_current_trace()
 
-        # One context lookup; the invocation's own attributes (its conversation id) win.
-        attributes = {**trace_attributes(), **_start_attributes(invocation)}
-        span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
-        return InvocationHandle(self, invocation, span)
+        # The invocation's own attributes (its conversation id) win.
+        attributes = {**trace_attributes(context), **_start_attributes(invocation)}
+        span = self._tracer.start_span(name, context=context, kind=SpanKind.CLIENT, attributes=attributes)
+        handle = InvocationHandle(self, invocation, span)
+        handle._enrichable = enrichable
+        return handle
 
 
 def current_invocation(context: Context | None = None) -> InvocationHandle | None:
@@ -90,7 +138,7 @@ def current_invocation(context: Context | None = None) -> InvocationHandle | Non
 class InvocationHandle:
     """A started invocation; `finish()` or `fail()` ends it, and only the first call counts."""
 
-    __slots__ = ("_ended", "_first_chunk", "_span", "_start", "_telemetry", "invocation")
+    __slots__ = ("_ended", "_enrichable", "_first_chunk", "_span", "_start", "_telemetry", "invocation")
 
     def __init__(self, telemetry: Telemetry, invocation: Invocation, span: trace.Span) -> None:
         self._telemetry = telemetry
@@ -99,6 +147,7 @@ class InvocationHandle:
         self._start = time.perf_counter()
         self._first_chunk: float | None = None
         self._ended = False
+        self._enrichable = False
 
     @property
     def ended(self) -> bool:
@@ -131,7 +180,7 @@ class InvocationHandle:
             self._end(None)
         except Exception:
             report_failure("Telemetry.finish")
-            self._span.end()
+            self._abort()
 
     def fail(self, exc: BaseException) -> None:
         if self._ended:
@@ -141,7 +190,10 @@ class InvocationHandle:
             self._end(exc)
         except Exception:
             report_failure("Telemetry.fail")
-            self._span.end()
+            self._abort()
+
+    def _abort(self) -> None:
+        self._span.end()
 
     def _end(self, exc: BaseException | None) -> None:
         tel = self._telemetry
@@ -203,6 +255,56 @@ class InvocationHandle:
             attributes=event_attrs,
             context=trace.set_span_in_context(self._span),
         )
+
+
+class _NestedHandle(InvocationHandle):
+    """An inference inside an enrichable one: no span of its own, merged into `outer` on end."""
+
+    __slots__ = ("_outer",)
+
+    def __init__(self, outer: InvocationHandle, invocation: Invocation) -> None:
+        super().__init__(outer._telemetry, invocation, outer._span)
+        self._outer = outer
+
+    def context(self) -> Context:
+        return self._outer.context()
+
+    def first_chunk(self) -> None:
+        self._outer.first_chunk()
+
+    def _end(self, exc: BaseException | None) -> None:
+        _merge(self.invocation, self._outer.invocation)
+
+    def _abort(self) -> None:
+        pass  # the span is the outer's, which ends on its own
+
+
+_MERGED_FIELDS = ("response_id", "response_model", "finish_reasons", "usage", "server_address", "server_port",
+                  "error_type", "embedding_dimension_count")
+
+
+def _merge(inner: Invocation, outer: Invocation) -> None:
+    """Copy what the provider saw into the enclosing invocation; the provider's values win."""
+    for field in _MERGED_FIELDS:
+        value = getattr(inner, field)
+        if value is not None:
+            setattr(outer, field, value)
+    if inner.provider:
+        outer.provider = inner.provider
+        outer.attributes[N.PROVIDER_NAME] = inner.provider  # the span started with the framework's guess
+    if inner.server_address is not None:  # start attributes of the outer span: set them at its end
+        outer.attributes[N.SERVER_ADDRESS] = inner.server_address
+        if inner.server_port is not None:
+            outer.attributes[N.SERVER_PORT] = inner.server_port
+    if inner.stream and not outer.stream:
+        outer.stream = True
+        outer.attributes[N.REQUEST_STREAM] = True
+    if outer.request_model is None:
+        outer.request_model = inner.request_model
+    if not outer.output_messages:
+        outer.output_messages = inner.output_messages
+    outer.attributes.update(inner.start_attributes)
+    outer.attributes.update(inner.attributes)
 
 
 def _start_attributes(inv: Invocation) -> dict[str, Any]:

@@ -47,6 +47,7 @@ REQUIRED_PACKAGES = (
     "traceglass.instrumentors.openai",
     "traceglass.instrumentors.anthropic",
     "traceglass.instrumentors.ollama",
+    "traceglass.instrumentors.langchain",
     "traceglass.exporters",
 )
 GENERIC_NAMES = ("semconv", "instrumentors", "exporters", "tests", "bench", "collector_config")
@@ -55,6 +56,7 @@ EXPECTED_INSTRUMENTORS = {
     "traceglass_openai": "traceglass.instrumentors.openai:OpenAIInstrumentor",
     "traceglass_anthropic": "traceglass.instrumentors.anthropic:AnthropicInstrumentor",
     "traceglass_ollama": "traceglass.instrumentors.ollama:OllamaInstrumentor",
+    "traceglass_langchain": "traceglass.instrumentors.langchain:LangChainInstrumentor",
 }
 
 BUILD_TIMEOUT = 240

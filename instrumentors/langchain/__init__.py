@@ -1,0 +1,70 @@
+"""traceglass.instrumentors.langchain: OpenTelemetry spans for LangChain and LangGraph runs.
+
+    from traceglass.instrumentors.langchain import LangChainInstrumentor
+    LangChainInstrumentor().instrument(tracer_provider=tp, capture_content="SPAN_ONLY")
+
+Every LangChain run becomes a span under its parent run (chains, prompts, parsers, tools,
+retrievers, LangGraph graphs and nodes); chat models and LLMs become GenAI inference spans. With a
+provider instrumentor on too (OpenAI, Anthropic), each model call still has exactly one inference
+span: the provider's details are merged into the LangChain one (see traceglass.semconv).
+
+The handler is added to every callback manager by wrapping `BaseCallbackManager.__init__`
+(restored by uninstrument()), so runs are traced without passing `callbacks=`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from opentelemetry.instrumentation.utils import unwrap
+from wrapt import wrap_function_wrapper
+
+from .._base import GenAIInstrumentor, Target
+
+__all__ = ["LangChainInstrumentor"]
+
+_log = logging.getLogger("traceglass")
+_MODULE = "langchain_core.callbacks.base"
+_METHOD = "BaseCallbackManager.__init__"
+
+
+class LangChainInstrumentor(GenAIInstrumentor):
+    """Traces LangChain runnables and LangGraph graphs through a global callback handler."""
+
+    _name = "traceglass.instrumentors.langchain"
+    _instruments = ("langchain-core >= 1.0",)
+
+    def _load_targets(self) -> tuple[Target, ...]:
+        import langchain_core.callbacks.base  # noqa: F401  (ImportError: LangChain is not installed)
+
+        return ()  # no SDK method is wrapped: the callback manager is, in _instrument
+
+    def _instrument(self, **kwargs: Any) -> None:
+        try:
+            from ._handler import TraceglassCallbackHandler  # imports langchain_core
+        except ImportError:
+            _log.debug("traceglass: %s skipped, langchain-core is not installed", self._name, exc_info=True)
+            return
+        super()._instrument(**kwargs)
+        handler = TraceglassCallbackHandler(self.telemetry)
+        self._handler = handler
+
+        def init(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+            wrapped(*args, **kwargs)
+            try:
+                if not any(h is handler for h in instance.inheritable_handlers):
+                    instance.add_handler(handler, True)
+            except Exception:  # never break the app
+                pass
+
+        wrap_function_wrapper(_MODULE, _METHOD, init)
+        self._wrapped = True
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        if getattr(self, "_wrapped", False):
+            import langchain_core.callbacks.base as base
+
+            unwrap(base.BaseCallbackManager, "__init__")
+            self._wrapped = False
+        super()._uninstrument(**kwargs)

@@ -1,0 +1,38 @@
+"""Names and span types of LangChain / LangGraph runs (chains, prompts, parsers, graphs, nodes).
+
+Reads the `on_chain_start` arguments: `serialized` (a dict with `name`, `id` = import path, or
+None: langchain-core 1.x passes None for most runnables and for LangGraph graphs and nodes), the
+kwargs `name` and `tags` (LangGraph nodes: `graph:step:N`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["chain_type", "is_graph_step", "run_name"]
+
+
+def run_name(serialized: dict[str, Any] | None, kwargs: dict[str, Any], default: str) -> str:
+    name = kwargs.get("name")
+    if isinstance(name, str) and name:
+        return name
+    if isinstance(serialized, dict):
+        if isinstance(serialized.get("name"), str) and serialized["name"]:
+            return str(serialized["name"])
+        path = serialized.get("id")
+        if isinstance(path, list) and path and isinstance(path[-1], str):
+            return path[-1]
+    return default
+
+
+def chain_type(name: str) -> str:
+    """traceglass.span.type of a chain run at its start: PARSER or CHAIN (langchain-core 1.x passes
+    serialized=None for most runnables, so the name is what is known). A LangGraph graph becomes
+    WORKFLOW when its first step starts (see `is_graph_step`)."""
+    return "PARSER" if name.endswith(("OutputParser", "Parser")) else "CHAIN"
+
+
+def is_graph_step(kwargs: dict[str, Any]) -> bool:
+    """True for a LangGraph superstep's node run (tag `graph:step:N`): its parent run is a graph."""
+    tags = kwargs.get("tags") or ()
+    return any(isinstance(t, str) and t.startswith("graph:step:") for t in tags)

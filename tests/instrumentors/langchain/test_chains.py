@@ -1,0 +1,146 @@
+"""LCEL chains over a real ChatOpenAI (replay server): the run tree, the one inference span, tools."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.tools import tool
+from opentelemetry.trace import StatusCode
+from traceglass.instrumentors.langchain import LangChainInstrumentor
+from traceglass.instrumentors.openai import OpenAIInstrumentor
+from traceglass.semconv import error_type
+
+from tests.instrumentors.langchain._helpers import (
+    CHAT_CALL,
+    CHAT_ID,
+    DURATION,
+    SPAN_TYPE,
+    TOOL_CALLS,
+    attrs,
+    chat_model,
+    inference_spans,
+    tree,
+)
+
+CHAT = "chat gpt-3.5-turbo"
+CHAIN_TREE = ("RunnableSequence", [("ChatPromptTemplate", []), (CHAT, []), ("StrOutputParser", [])])
+ORDERS = ["langchain_only", "provider_first", "langchain_first"]
+
+
+def _instrument(instrument: Any, order: str, **kw: Any) -> None:
+    if order == "provider_first":
+        instrument(OpenAIInstrumentor, **kw)
+    instrument(LangChainInstrumentor, **kw)
+    if order == "langchain_first":
+        instrument(OpenAIInstrumentor, **kw)
+
+
+def _chain(replay: Any) -> Any:
+    prompt = ChatPromptTemplate.from_messages([("system", "Answer briefly."), ("user", "{question}")])
+    return prompt | chat_model(replay, temperature=0.2, seed=42) | StrOutputParser()
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_prompt_model_parser_is_one_tree_with_one_inference_span(replay: Any, otel: Any, instrument: Any,
+                                                                  order: str) -> None:
+    _instrument(instrument, order)
+    replay.load_cassette(CHAT_CALL)
+
+    assert _chain(replay).invoke({"question": "Capital of France?"}) == "The capital of France is Paris."
+
+    assert tree(otel) == [CHAIN_TREE]
+    [chat] = inference_spans(otel)
+    a = attrs(chat)
+    assert a[SPAN_TYPE] == "CHAT_MODEL"
+    assert a["gen_ai.operation.name"] == "chat" and a["gen_ai.provider.name"] == "openai"
+    assert a["gen_ai.request.model"] == "gpt-3.5-turbo" and a["gen_ai.response.model"] == "gpt-3.5-turbo-0125"
+    assert a["gen_ai.request.temperature"] == 0.2 and a["gen_ai.request.seed"] == 42
+    assert a["gen_ai.response.id"] == CHAT_ID
+    assert a["gen_ai.response.finish_reasons"] == ("stop",)
+    assert (a["gen_ai.usage.input_tokens"], a["gen_ai.usage.output_tokens"]) == (24, 7)
+    assert json.loads(a["gen_ai.input.messages"]) == [
+        {"role": "system", "parts": [{"type": "text", "content": "Answer briefly."}]},
+        {"role": "user", "parts": [{"type": "text", "content": "Capital of France?"}]},
+    ]
+    assert json.loads(a["gen_ai.output.messages"])[0]["parts"] == [
+        {"type": "text", "content": "The capital of France is Paris."}]
+    if order != "langchain_only":  # the provider's details, merged into the one span
+        assert a["server.address"] == "127.0.0.1" and a["server.port"] == replay.port
+        assert a["openai.api.type"] == "chat_completions"
+    [point] = otel.metrics()[DURATION]
+    assert point.count == 1
+    tokens = otel.metrics()["gen_ai.client.token.usage"]
+    assert sorted(p.sum for p in tokens) == [7, 24]
+
+    by_name = {s.name: attrs(s) for s in otel.spans()}
+    assert by_name["RunnableSequence"][SPAN_TYPE] == "CHAIN"
+    assert by_name["StrOutputParser"][SPAN_TYPE] == "PARSER"
+    assert json.loads(by_name["RunnableSequence"]["traceglass.span.inputs"]) == {"question": "Capital of France?"}
+    assert json.loads(by_name["StrOutputParser"]["traceglass.span.outputs"]) == "The capital of France is Paris."
+
+
+def test_no_content_without_capture(replay: Any, otel: Any, instrument: Any) -> None:
+    _instrument(instrument, "provider_first", capture_content="NO_CONTENT")
+    replay.load_cassette(CHAT_CALL)
+    _chain(replay).invoke({"question": "Capital of France?"})
+    assert tree(otel) == [CHAIN_TREE]
+    for span in otel.spans():
+        assert not [k for k in attrs(span) if k.startswith(("traceglass.span.in", "traceglass.span.out",
+                                                             "gen_ai.input", "gen_ai.output"))]
+
+
+def test_batch_gives_one_tree_per_input(replay: Any, otel: Any, instrument: Any) -> None:
+    _instrument(instrument, "langchain_first")
+    replay.load_cassette(CHAT_CALL)  # the last interaction repeats
+    _chain(replay).batch([{"question": "a"}, {"question": "b"}])
+    assert tree(otel) == [CHAIN_TREE, CHAIN_TREE]
+    assert len(inference_spans(otel)) == 2
+    assert otel.metrics()[DURATION][0].count == 2
+
+
+@tool
+def food_analysis(name: str, healthy: bool, calories: int, taste_profile: list[str]) -> str:
+    """Analyse a food."""
+    return f"{name}: {calories} kcal"
+
+
+@pytest.mark.parametrize("order", ["langchain_only", "provider_first"])
+def test_tool_called_by_the_chain_is_an_execute_tool_span(replay: Any, otel: Any, instrument: Any,
+                                                          order: str) -> None:
+    _instrument(instrument, order)
+    replay.load_cassette(TOOL_CALLS)
+    chain = chat_model(replay).bind_tools([food_analysis]) | (lambda msg: food_analysis.invoke(msg.tool_calls[0]))
+
+    result = chain.invoke("Analyse an avocado")
+
+    assert result.content == "avocado: 240 kcal"
+    assert tree(otel) == [("RunnableSequence", [(CHAT, []), ("RunnableLambda", [("food_analysis", [])])])]
+    [chat] = inference_spans(otel)
+    assert attrs(chat)["gen_ai.response.finish_reasons"] == ("tool_call",)
+    definitions = json.loads(attrs(chat)["gen_ai.tool.definitions"])
+    assert definitions == [{"type": "function", "name": "food_analysis"}]
+    [span] = [s for s in otel.spans() if s.name == "food_analysis"]
+    a = attrs(span)
+    assert a["gen_ai.operation.name"] == "execute_tool" and a[SPAN_TYPE] == "TOOL"
+    assert a["gen_ai.tool.name"] == "food_analysis" and a["gen_ai.tool.call.id"] == "call_eZXHC28rALvooYh4VGZgVQ9t"
+    assert json.loads(a["gen_ai.tool.call.arguments"])["calories"] == 240
+    assert json.loads(a["gen_ai.tool.call.result"]) == "avocado: 240 kcal"
+
+
+def test_failed_model_call_marks_the_span_and_its_parents(replay: Any, otel: Any, instrument: Any) -> None:
+    _instrument(instrument, "provider_first")
+    replay.add("POST", "/v1/chat/completions", 500, {"error": {"message": "boom", "type": "server_error"}})
+    with pytest.raises(Exception, match="boom") as raised:
+        _chain(replay).invoke({"question": "x"})
+    expected = error_type(raised.value)  # what LangChain raised (langchain-openai wraps openai's error)
+    assert tree(otel) == [("RunnableSequence", [("ChatPromptTemplate", []), (CHAT, [])])]
+    for span in otel.spans():
+        if span.name != "ChatPromptTemplate":
+            assert span.status.status_code is StatusCode.ERROR
+            assert attrs(span)["error.type"] == expected
+    [point] = otel.metrics()[DURATION]
+    assert point.attributes["error.type"] == expected
