@@ -78,6 +78,9 @@ class Sink:
     def flush(self) -> None:
         self.tracer_provider.force_flush()
         self.logger_provider.force_flush()
+        # A metric collection, as a periodic reader or a scrape does: instrumentations that batch
+        # measurements until the next collection (traceglass does) hold nothing afterwards.
+        self.reader.get_metrics_data()
 
     def metric_names(self) -> list[str]:
         data = self.reader.get_metrics_data()
