@@ -27,7 +27,7 @@ from ._messages import (
 )
 from ._span_types import SPAN_TYPE_OPERATIONS, SpanType, span_type_attributes
 from ._steps import StepHandle
-from ._stream import Accumulator, AsyncStream, SyncStream
+from ._stream import Accumulator, AsyncStream, SyncStream, stream_or_finish
 from ._telemetry import InvocationHandle, Telemetry, current_invocation, error_type
 from ._trace_context import trace_attributes, with_trace_attributes
 from ._values import value_to_json
@@ -67,6 +67,7 @@ __all__ = [
     "names",
     "report_failure",
     "span_type_attributes",
+    "stream_or_finish",
     "sync_wrapper",
     "to_json",
     "trace_attributes",

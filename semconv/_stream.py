@@ -8,6 +8,7 @@ stream. Nothing but a list append runs per chunk; JSON and metrics wait for the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import wrapt
@@ -16,7 +17,7 @@ from ._guard import report_failure
 from ._invocation import Invocation
 from ._telemetry import InvocationHandle
 
-__all__ = ["Accumulator", "AsyncStream", "SyncStream"]
+__all__ = ["Accumulator", "AsyncStream", "SyncStream", "stream_or_finish"]
 
 
 class Accumulator(Protocol):
@@ -182,3 +183,29 @@ class AsyncStream(_Ending, wrapt.ObjectProxy):  # type: ignore[misc]
             return await self.__wrapped__.aclose()
         finally:
             self._self_end()
+
+
+def stream_or_finish(
+    handle: InvocationHandle,
+    result: Any,
+    record: Callable[[Invocation], None],
+    accumulator: Callable[[], Accumulator] | None = None,
+    sync_streams: type | tuple[type, ...] = (),
+    async_streams: type | tuple[type, ...] = (),
+) -> Any:
+    """What every adapter does with an SDK result, and what the caller gets back.
+
+    A stream (an instance of one of the SDK's stream types) comes back behind the stream wrapper,
+    which finishes `handle` when the stream ends; anything else is recorded into the invocation
+    now and `handle` finished, even if recording fails.
+    """
+    if accumulator is not None:
+        if isinstance(result, sync_streams):
+            return SyncStream(result, handle, accumulator())
+        if isinstance(result, async_streams):
+            return AsyncStream(result, handle, accumulator())
+    try:
+        record(handle.invocation)
+    finally:
+        handle.finish()
+    return result

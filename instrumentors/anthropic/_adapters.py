@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import anthropic
-from traceglass.semconv import AsyncStream, Invocation, InvocationHandle, SyncStream
+from traceglass.semconv import Invocation, InvocationHandle, stream_or_finish
 
 from traceglass._env import Settings
 
@@ -46,16 +47,14 @@ class _Create:
 
     def record(self, handle: InvocationHandle, message: Any, result: Any) -> Any:
         """Record `message` (a Message, its JSON, or a stream) and return what the caller gets."""
-        if isinstance(message, anthropic.Stream):
-            return SyncStream(message, handle, MessageEvents(self.content))
-        if isinstance(message, anthropic.AsyncStream):
-            return AsyncStream(message, handle, MessageEvents(self.content))
-        try:
+        def apply(inv: Invocation) -> None:
             if message is not None:
-                apply_message(handle.invocation, message, self.content)
-        finally:
-            handle.finish()
-        return result
+                apply_message(inv, message, self.content)
+
+        if isinstance(message, (anthropic.Stream, anthropic.AsyncStream)):
+            result = message  # the stream itself goes back behind the wrapper
+        return stream_or_finish(handle, result, apply, functools.partial(MessageEvents, self.content),
+                                anthropic.Stream, anthropic.AsyncStream)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 from collections.abc import Callable
 from typing import Any
 
-from traceglass.semconv import Accumulator, AsyncStream, Invocation, InvocationHandle, SyncStream
+from traceglass.semconv import Accumulator, Invocation, InvocationHandle, stream_or_finish
 
 from traceglass._env import Settings
 
@@ -44,18 +45,11 @@ class _Endpoint:
         return self.request_fn(instance, params, kwargs, self.content, self.full_tools)
 
     def respond(self, handle: InvocationHandle, result: Any) -> Any:
-        if self.accumulator is not None:
-            # stream=True returns a generator (an async generator from AsyncClient) that sends the
-            # request only on the first next(): HTTP errors and ResponseError arrive while iterating.
-            if isinstance(result, types.GeneratorType):
-                return SyncStream(result, handle, self.accumulator(self.content))
-            if isinstance(result, types.AsyncGeneratorType):
-                return AsyncStream(result, handle, self.accumulator(self.content))
-        try:
-            self.apply_fn(handle.invocation, result, self.content)
-        finally:
-            handle.finish()
-        return result
+        # stream=True returns a generator (an async generator from AsyncClient) that sends the
+        # request only on the first next(): HTTP errors and ResponseError arrive while iterating.
+        accumulator = None if self.accumulator is None else functools.partial(self.accumulator, self.content)
+        return stream_or_finish(handle, result, lambda inv: self.apply_fn(inv, result, self.content),
+                                accumulator, types.GeneratorType, types.AsyncGeneratorType)
 
 
 def _endpoint(positional: tuple[str, ...], request_fn: RequestFn, apply_fn: Any,

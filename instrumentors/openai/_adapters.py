@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import openai
-from traceglass.semconv import AsyncStream, Invocation, InvocationHandle, SyncStream
+from traceglass.semconv import Invocation, InvocationHandle, stream_or_finish
 
 from traceglass._env import Settings
 
@@ -40,16 +41,9 @@ class _Endpoint:
         return self.record(handle, result)
 
     def record(self, handle: InvocationHandle, result: Any) -> Any:
-        if self.accumulator is not None:
-            if isinstance(result, openai.Stream):
-                return SyncStream(result, handle, self.accumulator(self.content))
-            if isinstance(result, openai.AsyncStream):
-                return AsyncStream(result, handle, self.accumulator(self.content))
-        try:
-            self.apply_fn(handle.invocation, result, self.content)
-        finally:
-            handle.finish()
-        return result
+        accumulator = None if self.accumulator is None else functools.partial(self.accumulator, self.content)
+        return stream_or_finish(handle, result, lambda inv: self.apply_fn(inv, result, self.content),
+                                accumulator, openai.Stream, openai.AsyncStream)
 
 
 def _endpoint(request_fn: Any, apply_fn: Any, accumulator: Any) -> Callable[[Settings], _Endpoint]:
