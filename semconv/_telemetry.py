@@ -35,6 +35,7 @@ from ._guard import report_failure
 from ._invocation import Invocation, Usage
 from ._messages import GenericToolDefinition, to_json
 from ._metrics import Metrics
+from ._trace_context import trace_attributes
 
 if TYPE_CHECKING:
     from ._steps import StepHandle
@@ -118,10 +119,10 @@ class Telemetry:
         name = invocation.operation
         if invocation.request_model:
             name = f"{name} {invocation.request_model}"
-        from ._trace_context import trace_attributes  # session/user ids of update_current_trace()
-
-        # The invocation's own attributes (its conversation id) win.
-        attributes = {**trace_attributes(context), **_start_attributes(invocation)}
+        attributes = _start_attributes(invocation)
+        session = trace_attributes(context)  # session/user ids of update_current_trace()
+        if session:
+            attributes = {**session, **attributes}  # the invocation's own (conversation id) win
         span = self._tracer.start_span(name, context=context, kind=SpanKind.CLIENT, attributes=attributes)
         handle = InvocationHandle(self, invocation, span)
         handle._enrichable = enrichable
