@@ -83,6 +83,18 @@ class StepHandle:
         except Exception:
             report_failure("StepHandle.set_content")
 
+    def set_text(self, key: str, text: str) -> None:
+        """Record `text` as is (a string attribute, not JSON) under `key`, only when content capture is on;
+        capped at the content length limit, the truncation marker appended."""
+        if not self._capture or not isinstance(text, str):
+            return
+        try:
+            if self._limit and len(text) > self._limit:
+                text = text[:max(0, self._limit - len(N.TRUNCATION_MARKER))] + N.TRUNCATION_MARKER
+            self._span.set_attribute(key, text)
+        except Exception:
+            report_failure("StepHandle.set_text")
+
     def set_attributes(self, attributes: Mapping[str, Any]) -> None:
         try:
             self._span.set_attributes({k: v for k, v in attributes.items() if v is not None})

@@ -178,7 +178,7 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
         try:
             name = run_name(serialized, kwargs, "Retriever")
             handle = self._step(run_id, parent_run_id, name, "RETRIEVER", query)
-            handle.set_content(_QUERY_TEXT, query)
+            handle.set_text(_QUERY_TEXT, query)  # a plain string attribute, not JSON
         except Exception:
             report_failure("LangChain.on_retriever_start")
 
