@@ -35,7 +35,7 @@ class _Endpoint:
     positional: tuple[str, ...]  # the method's parameters that may be passed positionally, in order
     request_fn: RequestFn
     apply_fn: Callable[[Invocation, Any, bool], None]
-    accumulator: Callable[[bool], Accumulator] | None
+    accumulator: Callable[[], Accumulator] | None  # bound to the capture setting once, at instrument()
     content: bool
     full_tools: bool
 
@@ -47,15 +47,18 @@ class _Endpoint:
     def respond(self, handle: InvocationHandle, result: Any) -> Any:
         # stream=True returns a generator (an async generator from AsyncClient) that sends the
         # request only on the first next(): HTTP errors and ResponseError arrive while iterating.
-        accumulator = None if self.accumulator is None else functools.partial(self.accumulator, self.content)
         return stream_or_finish(handle, result, lambda inv: self.apply_fn(inv, result, self.content),
-                                accumulator, types.GeneratorType, types.AsyncGeneratorType)
+                                self.accumulator, types.GeneratorType, types.AsyncGeneratorType)
 
 
 def _endpoint(positional: tuple[str, ...], request_fn: RequestFn, apply_fn: Any,
               accumulator: Any) -> Callable[[Settings], _Endpoint]:
-    return lambda settings: _Endpoint(positional, request_fn, apply_fn, accumulator, settings.capture.captures,
-                                      settings.full_tool_definitions)
+    def build(settings: Settings) -> _Endpoint:
+        content = settings.capture.captures
+        bound = None if accumulator is None else functools.partial(accumulator, content)
+        return _Endpoint(positional, request_fn, apply_fn, bound, content, settings.full_tool_definitions)
+
+    return build
 
 
 CHAT = _endpoint(CHAT_PARAMS, chat_invocation, apply_chat, ChatChunks)

@@ -24,7 +24,7 @@ __all__ = ["CHAT", "COMPLETIONS", "EMBEDDINGS", "RESPONSES"]
 class _Endpoint:
     request_fn: Callable[[Any, dict[str, Any], bool], Invocation]
     apply_fn: Callable[[Invocation, Any, bool], None]
-    accumulator: Callable[[bool], Any] | None
+    accumulator: Callable[[], Any] | None  # bound to the capture setting once, at instrument()
     content: bool
 
     def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation:
@@ -41,13 +41,17 @@ class _Endpoint:
         return self.record(handle, result)
 
     def record(self, handle: InvocationHandle, result: Any) -> Any:
-        accumulator = None if self.accumulator is None else functools.partial(self.accumulator, self.content)
         return stream_or_finish(handle, result, lambda inv: self.apply_fn(inv, result, self.content),
-                                accumulator, openai.Stream, openai.AsyncStream)
+                                self.accumulator, openai.Stream, openai.AsyncStream)
 
 
 def _endpoint(request_fn: Any, apply_fn: Any, accumulator: Any) -> Callable[[Settings], _Endpoint]:
-    return lambda settings: _Endpoint(request_fn, apply_fn, accumulator, settings.capture.captures)
+    def build(settings: Settings) -> _Endpoint:
+        content = settings.capture.captures
+        bound = None if accumulator is None else functools.partial(accumulator, content)
+        return _Endpoint(request_fn, apply_fn, bound, content)
+
+    return build
 
 
 CHAT = _endpoint(chat_invocation, apply_chat, ChatChunks)
