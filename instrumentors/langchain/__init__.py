@@ -9,7 +9,10 @@ provider instrumentor on too (OpenAI, Anthropic), each model call still has exac
 span: the provider's details are merged into the LangChain one (see traceglass.semconv).
 
 The handler is added to every callback manager by wrapping `BaseCallbackManager.__init__`
-(restored by uninstrument()), so runs are traced without passing `callbacks=`.
+(restored by uninstrument()), so runs are traced without passing `callbacks=`. A chat model's
+`generate()` over several prompts starts all its runs before the first call; wrapping
+`BaseChatModel._(a)generate_with_cache` makes each run current during its own call, so the provider
+call inside still merges into it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
@@ -27,6 +31,8 @@ __all__ = ["LangChainInstrumentor"]
 _log = logging.getLogger("traceglass")
 _MODULE = "langchain_core.callbacks.base"
 _METHOD = "BaseCallbackManager.__init__"
+_CHAT_MODULE = "langchain_core.language_models.chat_models"
+_CHAT_CALLS = ("BaseChatModel._generate_with_cache", "BaseChatModel._agenerate_with_cache")
 
 
 class LangChainInstrumentor(GenAIInstrumentor):
@@ -58,13 +64,41 @@ class LangChainInstrumentor(GenAIInstrumentor):
             except Exception:  # never break the app
                 pass
 
+        def enter(kwargs: dict[str, Any]) -> object | None:
+            try:
+                context = handler.batch_run_context(kwargs.get("run_manager"))
+                return None if context is None else otel_context.attach(context)
+            except Exception:  # never break the app
+                return None
+
+        def generate(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            token = enter(kwargs)
+            try:
+                return wrapped(*args, **kwargs)
+            finally:
+                if token is not None:
+                    otel_context.detach(token)
+
+        async def agenerate(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            token = enter(kwargs)
+            try:
+                return await wrapped(*args, **kwargs)
+            finally:
+                if token is not None:
+                    otel_context.detach(token)
+
         wrap_function_wrapper(_MODULE, _METHOD, init)
+        for method, wrapper in zip(_CHAT_CALLS, (generate, agenerate), strict=True):
+            wrap_function_wrapper(_CHAT_MODULE, method, wrapper)
         self._wrapped = True
 
     def _uninstrument(self, **kwargs: Any) -> None:
         if getattr(self, "_wrapped", False):
             import langchain_core.callbacks.base as base
+            import langchain_core.language_models.chat_models as chat_models
 
             unwrap(base.BaseCallbackManager, "__init__")
+            for method in _CHAT_CALLS:
+                unwrap(chat_models.BaseChatModel, method.split(".")[1])
             self._wrapped = False
         super()._uninstrument(**kwargs)

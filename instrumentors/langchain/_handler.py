@@ -208,13 +208,21 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
             batch_size = kwargs.get("batch_size")
             if not isinstance(batch_size, int) or batch_size <= 1:
                 # generate() over several prompts starts every run before any call: no one run
-                # can claim the context, so those provider calls keep their own spans.
+                # can claim the context here; each call claims its own in batch_run_context().
                 run.previous = otel_context.get_current()
                 run.attached = handle.context()
                 otel_context.attach(run.attached)
             self._add(run_id, parent_run_id, run)
         except Exception:
             report_failure("LangChain.on_model_start")
+
+    def batch_run_context(self, run_manager: Any) -> otel_context.Context | None:
+        """The context that makes a batched chat run's invocation current, for the duration of
+        its own model call (None when the run attached its context at start, or is unknown)."""
+        run = self._runs.get(getattr(run_manager, "run_id", None))  # type: ignore[arg-type]
+        if run is None or run.attached is not None or not isinstance(run.handle, InvocationHandle):
+            return None
+        return run.handle.context()
 
     def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
         run = self._runs.get(run_id)

@@ -102,6 +102,40 @@ def test_batch_gives_one_tree_per_input(replay: Any, otel: Any, instrument: Any)
     assert otel.metrics()[DURATION][0].count == 2
 
 
+@pytest.mark.parametrize("order", ["provider_first", "langchain_first"])
+@pytest.mark.parametrize("is_async", [False, True], ids=["generate", "agenerate"])
+# langchain-openai warns about the recorded response's usage details (null), not about traceglass
+@pytest.mark.filterwarnings("ignore:Unexpected type for token usage:UserWarning")
+def test_generate_over_several_prompts_gives_one_inference_span_per_prompt(
+    replay: Any, otel: Any, instrument: Any, order: str, is_async: bool
+) -> None:
+    import asyncio
+
+    import httpx
+    from langchain_core.messages import HumanMessage
+
+    _instrument(instrument, order)
+    replay.load_cassette(CHAT_CALL)  # the last interaction repeats
+    prompts = [[HumanMessage("first")], [HumanMessage("second")]]
+
+    async def agenerate() -> Any:
+        # A client of this event loop, closed with it (langchain-openai caches its default one).
+        async with httpx.AsyncClient() as client:
+            return await chat_model(replay, http_async_client=client).agenerate(prompts)
+
+    result = asyncio.run(agenerate()) if is_async else chat_model(replay).generate(prompts)
+
+    assert len(result.generations) == 2
+    assert tree(otel) == [(CHAT, []), (CHAT, [])]
+    spans = inference_spans(otel)
+    # each LangChain run carries its own prompt and the provider's details of its own call
+    assert sorted(json.loads(attrs(s)["gen_ai.input.messages"])[0]["parts"][0]["content"] for s in spans) == [
+        "first", "second"]
+    assert [attrs(s)["gen_ai.response.id"] for s in spans] == [CHAT_ID, CHAT_ID]
+    assert all(attrs(s)["server.address"] == "127.0.0.1" for s in spans)
+    assert otel.metrics()[DURATION][0].count == 2
+
+
 @tool
 def food_analysis(name: str, healthy: bool, calories: int, taste_profile: list[str]) -> str:
     """Analyse a food."""
