@@ -136,6 +136,25 @@ def test_generate_over_several_prompts_gives_one_inference_span_per_prompt(
     assert otel.metrics()[DURATION][0].count == 2
 
 
+@pytest.mark.parametrize("order", ["provider_first", "langchain_first"])
+def test_responses_api_model_call_is_one_inference_span(replay: Any, otel: Any, instrument: Any, order: str) -> None:
+    _instrument(instrument, order)
+    replay.load_cassette("openai/openllmetry__test_responses_with_input_history.yaml")
+    model = chat_model(replay, model="gpt-4.1-nano", use_responses_api=True)
+
+    answer = model.invoke("Come up with an adjective in English. Respond with just one word.")
+
+    assert answer.text
+    [span] = otel.spans()
+    a = attrs(span)
+    assert span.name == "chat gpt-4.1-nano"
+    assert a["gen_ai.response.id"].startswith("resp_685ff928")
+    assert a["gen_ai.response.model"] == "gpt-4.1-nano-2025-04-14"
+    assert a["gen_ai.usage.input_tokens"] > 0 and a["gen_ai.usage.output_tokens"] > 0
+    assert json.loads(a["gen_ai.output.messages"])[0]["parts"][0]["content"] == answer.text
+    assert otel.metrics()[DURATION][0].count == 1
+
+
 @tool
 def food_analysis(name: str, healthy: bool, calories: int, taste_profile: list[str]) -> str:
     """Analyse a food."""
