@@ -55,7 +55,7 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """A BaseInstrumentor driven by a target table.
 
     instrument(tracer_provider=, meter_provider=, logger_provider=, capture_content=,
-    full_tool_definitions=, provider_name=) where capture_content is NO_CONTENT | SPAN_ONLY |
+    max_content_length=, full_tool_definitions=, provider_name=) where capture_content is NO_CONTENT | SPAN_ONLY |
     EVENT_ONLY | SPAN_AND_EVENT or a bool.
     """
 
@@ -82,6 +82,7 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             return
         settings = Settings.resolve(
             capture_content=kwargs.get("capture_content"),
+            max_content_length=kwargs.get("max_content_length"),
             full_tool_definitions=kwargs.get("full_tool_definitions"),
             provider_name=kwargs.get("provider_name"),
             provider_name_env=self._provider_name_env,

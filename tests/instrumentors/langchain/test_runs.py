@@ -53,6 +53,16 @@ def test_retriever_is_a_retrieval_span_with_documents_as_outputs(otel: Any, inst
         assert QUERY not in a and OUTPUTS not in a and INPUTS not in a
 
 
+def test_long_retrieval_query_is_capped_with_the_marker(otel: Any, instrument: Any) -> None:
+    instrument(LangChainInstrumentor, max_content_length=40)
+
+    KeywordRetriever(docs=DOCS).invoke("france " * 20)
+
+    [span] = otel.spans()
+    query = attrs(span)[QUERY]
+    assert len(query) == 40 and query.endswith("…[truncated]") and query.startswith("france france")
+
+
 def test_text_llm_is_a_text_completion_span(otel: Any, instrument: Any) -> None:
     instrument(LangChainInstrumentor)
 
