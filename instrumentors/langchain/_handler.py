@@ -22,7 +22,7 @@ from traceglass.semconv import InvocationHandle, StepHandle, Telemetry, names, r
 
 from ._request import chat_invocation, tool_arguments
 from ._response import apply_result
-from ._runs import chain_type, is_graph_step, run_name
+from ._runs import chain_type, is_graph, is_graph_step, run_name
 
 __all__ = ["TraceglassCallbackHandler"]
 
@@ -32,7 +32,12 @@ _TOOL_CALL_ID = "gen_ai.tool.call.id"
 _TOOL_DESCRIPTION = "gen_ai.tool.description"
 _TOOL_TYPE = "gen_ai.tool.type"
 _WORKFLOW_NAME = "gen_ai.workflow.name"
+_AGENT_NAME = "gen_ai.agent.name"
 _QUERY_TEXT = "gen_ai.retrieval.query.text"
+
+
+_WORKFLOW = "WORKFLOW"
+_AGENT = "AGENT"
 
 
 @dataclass(slots=True)
@@ -40,7 +45,7 @@ class _Run:
     handle: InvocationHandle | StepHandle
     parent: UUID | None
     name: str = ""
-    workflow: bool = False
+    graph_type: str | None = None  # LangGraph graphs: WORKFLOW, or AGENT once a step calls a tool
     children: list[UUID] = field(default_factory=list)
     # chat/LLM runs: the context attached at start, and the one to restore at the end
     attached: otel_context.Context | None = None
@@ -98,6 +103,8 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
             # where the token is invalid; restoring the value is what detaching means there.
             otel_context.attach(run.previous or otel_context.Context())
         handle = run.handle
+        if run.graph_type == _WORKFLOW and isinstance(handle, StepHandle):
+            handle.set_attributes({_WORKFLOW_NAME: run.name})  # at the end: the graph may turn out an agent
         if exc is None or isinstance(exc, GeneratorExit):  # GeneratorExit: the caller stopped a stream
             if isinstance(handle, StepHandle):
                 handle.finish(outputs)
@@ -128,18 +135,34 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
                        parent_run_id: UUID | None = None, **kwargs: Any) -> None:
         try:
             name = run_name(serialized, kwargs, "Chain")
-            self._step(run_id, parent_run_id, name, chain_type(name), inputs)
-            if parent_run_id is not None and is_graph_step(kwargs):
-                self._mark_workflow(parent_run_id)
+            graph = is_graph(kwargs)
+            self._step(run_id, parent_run_id, name, _WORKFLOW if graph else chain_type(name), inputs)
+            if graph:
+                self._runs[run_id].graph_type = _WORKFLOW
+            elif parent_run_id is not None and is_graph_step(kwargs):
+                self._mark_graph(parent_run_id, _WORKFLOW)
         except Exception:
             report_failure("LangChain.on_chain_start")
 
-    def _mark_workflow(self, run_id: UUID) -> None:
+    def _mark_graph(self, run_id: UUID, graph_type: str) -> None:
+        """Make a graph's span a workflow (a subgraph, known when its first step starts) or an
+        agent (a graph whose step executes a tool call chosen by a model)."""
         run = self._runs.get(run_id)
-        if run is None or run.workflow or not isinstance(run.handle, StepHandle):
+        if run is None or run.graph_type in (graph_type, _AGENT) or not isinstance(run.handle, StepHandle):
             return
-        run.workflow = True
-        run.handle.set_attributes({**span_type_attributes("WORKFLOW", run.name), _WORKFLOW_NAME: run.name})
+        run.graph_type = graph_type
+        extra = {_AGENT_NAME: run.name} if graph_type == _AGENT else {}
+        run.handle.set_attributes({**span_type_attributes(graph_type, run.name), **extra})
+
+    def _enclosing_graph(self, run_id: UUID | None) -> UUID | None:
+        while run_id is not None:
+            run = self._runs.get(run_id)
+            if run is None:
+                return None
+            if run.graph_type is not None:
+                return run_id
+            run_id = run.parent
+        return None
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self._end(run_id, None, outputs)
@@ -160,6 +183,9 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
             handle = self._step(run_id, parent_run_id, name, "TOOL", inputs if inputs is not None else input_str,
                                 attributes)
             handle.set_content(_TOOL_ARGUMENTS, tool_arguments(inputs, input_str))
+            graph = self._enclosing_graph(parent_run_id) if isinstance(call_id, str) else None
+            if graph is not None:
+                self._mark_graph(graph, _AGENT)
         except Exception:
             report_failure("LangChain.on_tool_start")
 

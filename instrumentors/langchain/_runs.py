@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["chain_type", "is_graph_step", "run_name"]
+__all__ = ["chain_type", "is_graph", "is_graph_step", "run_name"]
 
 
 def run_name(serialized: dict[str, Any] | None, kwargs: dict[str, Any], default: str) -> str:
@@ -28,8 +28,17 @@ def run_name(serialized: dict[str, Any] | None, kwargs: dict[str, Any], default:
 def chain_type(name: str) -> str:
     """traceglass.span.type of a chain run at its start: PARSER or CHAIN (langchain-core 1.x passes
     serialized=None for most runnables, so the name is what is known). A LangGraph graph becomes
-    WORKFLOW when its first step starts (see `is_graph_step`)."""
+    WORKFLOW at its start (see `is_graph`), or, run as a node of another graph, when its own first
+    step starts (see `is_graph_step`)."""
     return "PARSER" if name.endswith(("OutputParser", "Parser")) else "CHAIN"
+
+
+def is_graph(kwargs: dict[str, Any]) -> bool:
+    """True for a LangGraph graph invoked by the application (not as a node of another graph):
+    LangGraph marks its runs with `ls_integration`, and only a graph's own run has no node."""
+    metadata = kwargs.get("metadata") or {}
+    return (isinstance(metadata, dict) and metadata.get("ls_integration") == "langgraph"
+            and "langgraph_node" not in metadata and not is_graph_step(kwargs))
 
 
 def is_graph_step(kwargs: dict[str, Any]) -> bool:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.tools import tool
 from langgraph.graph import END, START, StateGraph
 from traceglass.instrumentors.langchain import LangChainInstrumentor
 from traceglass.instrumentors.openai import OpenAIInstrumentor
@@ -89,6 +90,55 @@ def test_graph_nodes_and_model_nest_under_the_graph(replay: Any, otel: Any, inst
     [chat] = inference_spans(otel)
     assert attrs(chat)["gen_ai.response.id"] == CHAT_ID
     assert otel.metrics()[DURATION][0].count == 1
+
+
+@tool
+def get_weather(city: str) -> str:
+    """The weather of a city."""
+    return f"sunny in {city}"
+
+
+def _completion(message: dict[str, Any], finish_reason: str) -> dict[str, Any]:
+    return {"id": f"chatcmpl-{finish_reason}", "object": "chat.completion", "created": 1751120168,
+            "model": "gpt-4o-mini-2024-07-18", "choices": [{"index": 0, "message": message, "finish_reason":
+                                                            finish_reason}],
+            "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60}}
+
+
+@pytest.mark.parametrize("order", ["langchain_only", "provider_first", "langchain_first"])
+@pytest.mark.filterwarnings("ignore:create_react_agent has been moved")
+def test_tool_calling_agent_loop_is_an_agent_span(replay: Any, otel: Any, instrument: Any, order: str) -> None:
+    from langgraph.prebuilt import create_react_agent
+
+    if order == "provider_first":
+        instrument(OpenAIInstrumentor)
+    instrument(LangChainInstrumentor)
+    if order == "langchain_first":
+        instrument(OpenAIInstrumentor)
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+    replay.add("POST", "/v1/chat/completions",
+               body=_completion({"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls"))
+    replay.add("POST", "/v1/chat/completions",
+               body=_completion({"role": "assistant", "content": "It is sunny in Paris."}, "stop"))
+    agent = create_react_agent(chat_model(replay, model="gpt-4o-mini"), [get_weather], name="weather_agent")
+
+    result = agent.invoke({"messages": [("user", "Weather in Paris?")]})
+
+    assert result["messages"][-1].content == "It is sunny in Paris."
+    [root] = [t for t in tree(otel)]
+    assert root[0] == "weather_agent"
+    assert [name for name, _ in root[1]] == ["agent", "tools", "agent"]
+    assert root[1][1] == ("tools", [("get_weather", [])])
+    by_name = {s.name: attrs(s) for s in otel.spans()}
+    agent_span = by_name["weather_agent"]
+    assert agent_span[SPAN_TYPE] == "AGENT" and agent_span["gen_ai.operation.name"] == "invoke_agent"
+    assert agent_span["gen_ai.agent.name"] == "weather_agent" and "gen_ai.workflow.name" not in agent_span
+    tool_span = by_name["get_weather"]
+    assert tool_span["gen_ai.operation.name"] == "execute_tool" and tool_span["gen_ai.tool.call.id"] == "call_1"
+    chats = inference_spans(otel)
+    assert [attrs(c)["gen_ai.response.finish_reasons"] for c in chats] == [("tool_call",), ("stop",)]
+    assert all(attrs(c)["gen_ai.usage.input_tokens"] == 50 for c in chats)
+    assert otel.metrics()[DURATION][0].count == 2
 
 
 def _stream_chain(replay: Any, **kw: Any) -> Any:
