@@ -14,6 +14,8 @@ Spec: GenAI semconv gen-ai-dev 1.42.0-dev, model/gen-ai/metrics.yaml.
 from __future__ import annotations
 
 import collections
+import threading
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -42,7 +44,7 @@ class Metrics:
             description="Time from the request to the first chunk of a streamed response.",
             explicit_bucket_boundaries_advisory=list(N.DURATION_BUCKETS))
         self._pending: collections.deque[tuple[Any, ...]] = collections.deque()
-        meter.create_observable_gauge(N.METRIC_FLUSH_HOOK, callbacks=[self._flush_before_collect])
+        _register_flush_hook(meter, self)
 
     def add(self, entry: tuple[Any, ...]) -> None:
         """Queue one call: (operation, provider, request_model, response_model, address, port,
@@ -82,6 +84,27 @@ class Metrics:
                 attrs[N.ERROR_TYPE] = err
             self._duration.record(duration, attrs, context)
 
-    def _flush_before_collect(self, options: CallbackOptions) -> Iterable[Observation]:
-        self.flush()
-        return ()
+
+# The SDK hands back the instrument first created under a name and drops the callbacks given to
+# later creations. So there is one flush hook per meter, flushing every Metrics made on it: one
+# made when an instrumentor is instrumented again on the same meter provider (autolog() called
+# twice) is flushed before collection too. The hook's closure keeps them alive, as a callback of
+# their own would.
+_hooks: weakref.WeakKeyDictionary[Meter, list[Metrics]] = weakref.WeakKeyDictionary()
+_hooks_lock = threading.Lock()
+
+
+def _register_flush_hook(meter: Meter, metrics: Metrics) -> None:
+    with _hooks_lock:
+        group = _hooks.get(meter)
+        if group is None:
+            group = []
+            _hooks[meter] = group
+
+            def flush_before_collect(options: CallbackOptions) -> Iterable[Observation]:
+                for member in tuple(group):
+                    member.flush()
+                return ()
+
+            meter.create_observable_gauge(N.METRIC_FLUSH_HOOK, callbacks=[flush_before_collect])
+        group.append(metrics)

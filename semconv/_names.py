@@ -108,6 +108,10 @@ SPAN_INPUTS = "traceglass.span.inputs"  # JSON; opt-in content, like gen_ai.inpu
 SPAN_OUTPUTS = "traceglass.span.outputs"  # JSON; opt-in content
 TRACE_TAGS = "traceglass.trace.tags"  # string[]
 TRACE_METADATA_PREFIX = "traceglass.trace.metadata."  # + key; string values
+# The experiment a span belongs to: stamped on spans by set_experiment(), or set on the resource
+# (OTEL_RESOURCE_ATTRIBUTES=traceglass.experiment=...) for a whole process.
+EXPERIMENT = "traceglass.experiment"
+DEFAULT_EXPERIMENT = "Default"
 
 # An observable instrument that reports nothing: its callback flushes batched measurements
 # before each collection (see _metrics.py).

@@ -39,6 +39,7 @@ SOURCE_ROOTS = {
     "traceglass.semconv": "semconv",
     "traceglass.instrumentors": "instrumentors",
     "traceglass.exporters": "exporters",
+    "traceglass.collector": "collector",
 }
 REQUIRED_PACKAGES = (
     "traceglass",
@@ -49,8 +50,13 @@ REQUIRED_PACKAGES = (
     "traceglass.instrumentors.ollama",
     "traceglass.instrumentors.langchain",
     "traceglass.exporters",
+    "traceglass.collector",
+    "traceglass.collector.store",
+    "traceglass.collector.store.migrations",
+    "traceglass.collector.store.migrations.versions",
+    "traceglass.collector.server",
 )
-GENERIC_NAMES = ("semconv", "instrumentors", "exporters", "tests", "bench", "collector_config")
+GENERIC_NAMES = ("semconv", "instrumentors", "exporters", "collector", "tests", "bench", "collector_config")
 INSTRUMENTOR_GROUP = "opentelemetry_instrumentor"
 EXPECTED_INSTRUMENTORS = {
     "traceglass_openai": "traceglass.instrumentors.openai:OpenAIInstrumentor",
@@ -223,7 +229,8 @@ _CHECK = textwrap.dedent(
         entry = {"group": ep.group, "name": ep.name, "value": ep.value}
         try:
             obj = ep.load()
-            entry["loaded"] = f"{obj.__module__}:{obj.__qualname__}"
+            # a click command object (the console script) has no __qualname__; its name tells
+            entry["loaded"] = f"{obj.__module__}:{getattr(obj, '__qualname__', getattr(obj, 'name', '?'))}"
             entry["is_instrumentor"] = isinstance(obj, type) and issubclass(obj, BaseInstrumentor)
             if entry["is_instrumentor"]:
                 entry["dependencies"] = list(obj().instrumentation_dependencies())
@@ -232,6 +239,17 @@ _CHECK = textwrap.dedent(
         report["entry_points"][f"{ep.group}:{ep.name}"] = entry
     # What opentelemetry-instrument iterates: every distribution's instrumentors, by name.
     report["instrumentor_names"] = [ep.name for ep in md.entry_points(group="opentelemetry_instrumentor")]
+
+    # The store's migrations run from the installed package (Alembic finds its scripts there).
+    try:
+        import tempfile
+        from traceglass.collector.store import Store
+        with tempfile.TemporaryDirectory() as tmp:
+            store = Store.open("sqlite:///" + os.path.join(tmp, "t.db"))
+            report["store_experiments"] = [e.name for e in store.list_experiments()]
+            store.close()
+    except Exception as exc:
+        report["errors"].append(f"store: {exc!r}")
 
     report["generic_importable"] = [name for name in generic if importlib.util.find_spec(name) is not None]
     report["site_listing"] = sorted({n for p in report["site_packages"] if os.path.isdir(p) for n in os.listdir(p)})
@@ -294,10 +312,12 @@ def test_no_generic_top_level_names_installed(report: dict[str, Any]) -> None:
         if name.removesuffix(".py") in GENERIC_NAMES or name.removesuffix(".pth") in GENERIC_NAMES
     ]
     assert leaked == []
+    # the console script `traceglass` lands in the venv's bin/ (RECORD lists it as ../../../bin/traceglass)
     outside = [
         path
         for path in report["dist_files"]
         if not (path.startswith("traceglass/") or path.split("/")[0].startswith("traceglass-"))
+        and Path(path).name != "traceglass"
     ]
     assert outside == [], "the installed RECORD lists files outside the traceglass package"
 

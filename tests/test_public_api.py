@@ -12,8 +12,16 @@ def test_all_is_pinned():
         "LiveSpan",
         "SpanType",
         "__version__",
+        "autolog",
         "configure",
+        "delete_trace_tag",
+        "get_trace",
+        "get_tracking_uri",
         "propagate_context_to_threads",
+        "search_traces",
+        "set_experiment",
+        "set_trace_tag",
+        "set_tracking_uri",
         "start_span",
         "start_span_no_context",
         "trace",
@@ -21,6 +29,13 @@ def test_all_is_pinned():
     ]
     for name in traceglass.__all__:
         assert hasattr(traceglass, name), name
+
+
+def test_autolog_modules_after_a_bare_import():
+    for provider in ("openai", "anthropic", "langchain", "ollama"):
+        module = getattr(traceglass, provider)
+        assert module.__name__ == f"traceglass.{provider}"
+        assert module.__all__ == ["autolog"]
 
 
 def test_signatures():
@@ -35,3 +50,16 @@ def test_signatures():
         "tracer_provider", "capture_content", "max_content_length", "propagate_context_to_threads",
     ]
     assert params(traceglass.LiveSpan.end) == ["self", "outputs", "status", "exception"]
+    autolog_params = ["disable", "log_traces", "capture_content"]
+    assert params(traceglass.autolog) == autolog_params
+    for provider in ("openai", "anthropic", "langchain", "ollama"):
+        assert params(getattr(traceglass, provider).autolog) == autolog_params
+    assert params(traceglass.set_tracking_uri) == ["uri"]
+    assert params(traceglass.get_tracking_uri) == []
+    assert params(traceglass.set_experiment) == ["name"]
+    assert params(traceglass.search_traces) == [
+        "experiment_ids", "experiment_names", "filter_string", "order_by", "max_results", "page_token", "return_type",
+    ]
+    assert params(traceglass.get_trace) == ["trace_id"]
+    assert params(traceglass.set_trace_tag) == ["trace_id", "key", "value"]
+    assert params(traceglass.delete_trace_tag) == ["trace_id", "key"]

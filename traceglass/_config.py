@@ -8,6 +8,7 @@ opentelemetry-instrument) installs an SDK provider, so decorating at import time
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from typing import Any
@@ -19,7 +20,7 @@ from traceglass import semconv
 from traceglass._env import CaptureMode, Settings
 from traceglass._version import __version__
 
-__all__ = ["TRACER_NAME", "configure", "current", "propagate_context_to_threads"]
+__all__ = ["TRACER_NAME", "configure", "current", "propagate_context_to_threads", "set_capture"]
 
 TRACER_NAME = "traceglass"
 _log = logging.getLogger("traceglass")
@@ -62,6 +63,15 @@ def configure(
     settings = Settings.resolve(capture_content=capture_content, max_content_length=max_content_length)
     with _lock:
         _config = _Config(_tracer(tracer_provider), settings, propagate_context_to_threads)
+
+
+def set_capture(capture: CaptureMode) -> None:
+    """Change only the content capture of the configuration in force: autolog() keeps the manual
+    API's spans in step with the model calls' (tracer, size cap and threads setting are kept)."""
+    global _config
+    config = current()
+    with _lock:
+        _config = _Config(config.tracer, dataclasses.replace(config.settings, capture=capture), config.threads)
 
 
 def current() -> _Config:

@@ -1,7 +1,9 @@
 """Every environment variable traceglass reads, resolved in one place.
 
 `Settings` is built once per `instrument()` call: an explicit argument wins, then the
-environment variable, then the default. Nothing else in the package reads `os.environ`.
+environment variable, then the default. `TrackingEnv` says where traces go (traceglass's own
+variables and the standard OpenTelemetry exporter ones). Nothing else in the package reads
+`os.environ`.
 """
 
 from __future__ import annotations
@@ -13,14 +15,22 @@ import os
 from collections.abc import Mapping
 
 __all__ = [
+    "AUTH_TOKEN",
     "CAPTURE_MESSAGE_CONTENT",
     "EMIT_EVENT",
+    "EXPERIMENT",
     "FULL_TOOL_DEFINITIONS",
+    "HOME",
     "MAX_CONTENT_LENGTH",
     "OPENAI_PROVIDER_NAME",
+    "TRACKING_URI",
     "CaptureMode",
+    "OtelExportEnv",
     "Settings",
+    "TrackingEnv",
+    "autolog_capture",
     "parse_bool",
+    "server_auth_token",
 ]
 
 _log = logging.getLogger("traceglass")
@@ -45,6 +55,29 @@ definitions can be large."""
 OPENAI_PROVIDER_NAME = "TRACEGLASS_OPENAI_PROVIDER_NAME"
 """gen_ai.provider.name for every call of the OpenAI instrumentor, overriding what it derives
 from the client's base URL (e.g. `groq` for a proxy in front of Groq)."""
+
+TRACKING_URI = "TRACEGLASS_TRACKING_URI"
+"""Where traces go and where search_traces() reads them: a store URL (`sqlite:///path.db`,
+`postgresql://...`) or the http(s) address of a traceglass server. `traceglass.set_tracking_uri()`
+wins over it. Default: the local store in TRACEGLASS_HOME."""
+
+EXPERIMENT = "TRACEGLASS_EXPERIMENT"
+"""The experiment of the spans this process records, until `traceglass.set_experiment()` names
+another. Default: none (the store files such traces under "Default")."""
+
+HOME = "TRACEGLASS_HOME"
+"""The directory holding the default local store, `traceglass.db`. Default: ~/.traceglass."""
+
+AUTH_TOKEN = "TRACEGLASS_AUTH_TOKEN"
+"""The bearer token `traceglass server` requires on every request (`--auth-token` wins over it).
+Required when the server listens on an address other than loopback. A process whose tracking URI
+is a server's address sends it too (`Authorization: Bearer ...`)."""
+
+
+def server_auth_token(environ: Mapping[str, str] | None = None) -> str | None:
+    """TRACEGLASS_AUTH_TOKEN, or None when unset or blank."""
+    env = os.environ if environ is None else environ
+    return env.get(AUTH_TOKEN, "").strip() or None
 
 _DEFAULT_MAX_CONTENT_LENGTH = 65536
 
@@ -151,3 +184,96 @@ class Settings:
             provider_name = env.get(provider_name_env, "").strip() or None
         return cls(capture=capture, emit_event=emit_event, max_content_length=max(0, max_content_length),
                    full_tool_definitions=full_tool_definitions, provider_name=provider_name)
+
+
+def autolog_capture(capture_content: str | bool | CaptureMode | None = None,
+                    environ: Mapping[str, str] | None = None) -> CaptureMode:
+    """Content capture for autolog(): the argument, then the environment variable, then SPAN_ONLY.
+
+    autolog() records content by default (it feeds a local trace viewer, like MLflow's autolog);
+    the instrumentors used on their own keep the conventions' default, NO_CONTENT.
+    """
+    if capture_content is not None:
+        return CaptureMode.parse(capture_content, "capture_content")
+    env = os.environ if environ is None else environ
+    raw = env.get(CAPTURE_MESSAGE_CONTENT, "").strip()
+    if raw:
+        return CaptureMode.parse(raw, CAPTURE_MESSAGE_CONTENT)
+    return CaptureMode.SPAN_ONLY
+
+
+@dataclasses.dataclass(frozen=True)
+class OtelExportEnv:
+    """The standard OpenTelemetry exporter settings that decide where telemetry goes (read here,
+    so the rest of the package never reads os.environ; the SDK's exporters read their own
+    endpoint, header and timeout variables themselves)."""
+
+    traces_exporter: str | None = None  # OTEL_TRACES_EXPORTER
+    metrics_exporter: str | None = None  # OTEL_METRICS_EXPORTER
+    logs_exporter: str | None = None  # OTEL_LOGS_EXPORTER
+    endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT
+    traces_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+    metrics_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
+    logs_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_LOGS_ENDPOINT
+    protocol: str | None = None  # OTEL_EXPORTER_OTLP_PROTOCOL
+    traces_protocol: str | None = None  # OTEL_EXPORTER_OTLP_TRACES_PROTOCOL
+    metrics_protocol: str | None = None  # OTEL_EXPORTER_OTLP_METRICS_PROTOCOL
+    logs_protocol: str | None = None  # OTEL_EXPORTER_OTLP_LOGS_PROTOCOL
+
+    @property
+    def configured(self) -> bool:
+        """True when the user told OpenTelemetry where traces go: an exporter or an endpoint."""
+        return any((self.traces_exporter, self.endpoint, self.traces_endpoint))
+
+    def exporter_names(self, signal: str) -> list[str] | None:
+        """OTEL_<SIGNAL>_EXPORTER as a list; [] for `none`; None when unset."""
+        raw = getattr(self, f"{signal}_exporter")
+        if raw is None:
+            return None
+        names = [name.strip() for name in raw.split(",") if name.strip()]
+        return [] if [name.lower() for name in names] in ([], ["none"]) else names
+
+    def otlp_protocol(self, signal: str) -> str | None:
+        return getattr(self, f"{signal}_protocol") or self.protocol
+
+    def has_otlp_endpoint(self, signal: str) -> bool:
+        return bool(self.endpoint or getattr(self, f"{signal}_endpoint"))
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackingEnv:
+    """Where traces go, as the environment says; read afresh at each use (it is cheap), so a
+    variable set before the first traced call is honoured."""
+
+    tracking_uri: str | None = None
+    experiment: str | None = None
+    home: str | None = None
+    otel: OtelExportEnv = dataclasses.field(default_factory=OtelExportEnv)
+
+    @classmethod
+    def resolve(cls, environ: Mapping[str, str] | None = None) -> TrackingEnv:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            return env.get(name, "").strip() or None
+
+        otel = OtelExportEnv(**{
+            field.name: get("OTEL_" + _OTEL_SUFFIX[field.name]) for field in dataclasses.fields(OtelExportEnv)
+        })
+        return cls(tracking_uri=get(TRACKING_URI), experiment=get(EXPERIMENT), home=get(HOME), otel=otel)
+
+
+# OtelExportEnv field -> variable name after "OTEL_".
+_OTEL_SUFFIX = {
+    "traces_exporter": "TRACES_EXPORTER",
+    "metrics_exporter": "METRICS_EXPORTER",
+    "logs_exporter": "LOGS_EXPORTER",
+    "endpoint": "EXPORTER_OTLP_ENDPOINT",
+    "traces_endpoint": "EXPORTER_OTLP_TRACES_ENDPOINT",
+    "metrics_endpoint": "EXPORTER_OTLP_METRICS_ENDPOINT",
+    "logs_endpoint": "EXPORTER_OTLP_LOGS_ENDPOINT",
+    "protocol": "EXPORTER_OTLP_PROTOCOL",
+    "traces_protocol": "EXPORTER_OTLP_TRACES_PROTOCOL",
+    "metrics_protocol": "EXPORTER_OTLP_METRICS_PROTOCOL",
+    "logs_protocol": "EXPORTER_OTLP_LOGS_PROTOCOL",
+}

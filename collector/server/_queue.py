@@ -1,0 +1,238 @@
+"""The bounded ingest queue and the thread that writes it to the store.
+
+Receivers `offer()` a decoded request; it is accepted only while the work not yet written stays
+within the capacity, counted in items (spans, data points, log records) and in bytes (the
+requests' protobuf size, which bounds the memory the backlog holds), else the receiver tells the
+exporter to retry. Capacity is released when a batch is written, not when it is taken off the
+queue, so the count is the true backlog. One writer thread merges queued span requests into
+`store.write_spans()` batches.
+
+Nothing accepted is dropped for a database that is briefly unavailable (locked, restarting): the
+writer retries such errors with backoff while the queue fills and receivers push back. A batch the
+store rejects for its content is retried span by span, so one bad span cannot hold up the rest;
+only spans the store refuses on their own are logged and dropped. `close()` stops accepting and
+waits until the backlog is written.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from traceglass.collector.store import SpanRecord, Store
+
+from ._telemetry import TelemetryRequest, TelemetryTable
+
+__all__ = ["IngestQueue", "SpanWork", "TelemetryWork"]
+
+_log = logging.getLogger("traceglass.server")
+
+# Errors that say the database could not be reached or was busy, not that the data is bad.
+_TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+_MAX_BACKOFF = 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class SpanWork:
+    records: list[SpanRecord]
+    default_experiment: str
+    nbytes: int = 0  # protobuf size of the request the spans came in
+
+    @property
+    def size(self) -> int:
+        return len(self.records)
+
+
+@dataclasses.dataclass(frozen=True)
+class TelemetryWork:
+    request: TelemetryRequest
+
+    @property
+    def size(self) -> int:
+        return max(1, self.request.item_count)
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.request.payload)
+
+
+Work = SpanWork | TelemetryWork
+
+
+class IngestQueue:
+    """A bounded backlog of received spans, metrics and logs, written by one thread."""
+
+    def __init__(self, store: Store, telemetry: TelemetryTable, capacity: int, batch_size: int,
+                 max_bytes: int = 256 * 1024 * 1024) -> None:
+        self._store = store
+        self._telemetry = telemetry
+        self._capacity = capacity
+        self._max_bytes = max_bytes
+        self._pending_bytes = 0
+        self._batch_size = batch_size
+        self._items: collections.deque[Work] = collections.deque()
+        self._pending = 0  # items offered and not yet written
+        self._closed = False
+        self._stop_retrying = False
+        self._dropped = 0
+        self._condition = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="traceglass-writer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    @property
+    def pending(self) -> int:
+        """Spans, data points and log records accepted and not yet written."""
+        return self._pending
+
+    @property
+    def dropped(self) -> int:
+        """Spans the store refused (logged), plus anything left unwritten by a timed-out close."""
+        return self._dropped
+
+    def offer(self, work: Work) -> bool:
+        """Queue `work`; False when the queue is full or closing (the caller answers "retry").
+        A request larger than the whole capacity is still accepted when the queue is empty, or it
+        could never be."""
+        with self._condition:
+            if self._closed:
+                return False
+            if self._pending and (self._pending + work.size > self._capacity
+                                  or self._pending_bytes + work.nbytes > self._max_bytes):
+                return False
+            self._items.append(work)
+            self._pending += work.size
+            self._pending_bytes += work.nbytes
+            self._condition.notify()
+            return True
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until everything accepted so far is written; False on timeout."""
+        with self._condition:
+            return self._condition.wait_for(lambda: self._pending == 0, timeout)
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Stop accepting, write the backlog, stop the thread. False (and the loss logged) if the
+        backlog could not be written within `timeout` seconds."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+        if not self._thread.is_alive():
+            return self._pending == 0
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._stop_retrying = True  # the database stayed down: give up on the backlog
+            self._thread.join(_MAX_BACKOFF + 1)
+        if self._pending:
+            _log.error("traceglass server: %d received items could not be written before shutdown and are lost.",
+                       self._pending)
+            self._dropped += self._pending
+            return False
+        return True
+
+    # --- the writer thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                self._condition.wait_for(lambda: self._items or self._closed)
+                if not self._items:
+                    return  # closed and drained
+                batch = self._take()
+            written = sum(work.size for work in batch)
+            written_bytes = sum(work.nbytes for work in batch)
+            try:
+                self._write(batch)
+            except _GiveUp:
+                return
+            except Exception:  # never let the writer die: the backlog would never drain
+                _log.exception("traceglass server: unexpected error writing %d items; they are dropped.", written)
+                self._dropped += written
+            with self._condition:
+                self._pending -= written
+                self._pending_bytes -= written_bytes
+                self._condition.notify_all()
+
+    def _take(self) -> list[Work]:
+        """The next batch: consecutive span requests of one default experiment up to the batch
+        size, or consecutive metrics/logs requests."""
+        first = self._items.popleft()
+        batch: list[Work] = [first]
+        size = first.size
+        while self._items and size < self._batch_size:
+            following = self._items[0]
+            if type(following) is not type(first) or size + following.size > self._batch_size:
+                break
+            if (isinstance(first, SpanWork) and isinstance(following, SpanWork)
+                    and following.default_experiment != first.default_experiment):
+                break
+            batch.append(self._items.popleft())
+            size += following.size
+        return batch
+
+    def _write(self, batch: list[Work]) -> None:
+        first = batch[0]
+        if isinstance(first, TelemetryWork):
+            requests = [work.request for work in batch if isinstance(work, TelemetryWork)]
+            self._retrying(lambda: self._telemetry.write(requests), len(requests), "metrics/logs requests")
+            return
+        records = [record for work in batch if isinstance(work, SpanWork) for record in work.records]
+        try:
+            self._retrying(lambda: self._store.write_spans(records, default_experiment=first.default_experiment),
+                           len(records), "spans")
+        except _Rejected:
+            self._write_one_by_one(records, first.default_experiment)
+
+    def _write_one_by_one(self, records: list[SpanRecord], default_experiment: str) -> None:
+        for record in records:
+            try:
+                self._retrying(lambda r=record: self._store.write_spans([r], default_experiment=default_experiment),
+                               1, "spans", quiet=True)
+            except _Rejected as rejected:
+                self._dropped += 1
+                _log.error("traceglass server: the store refused span %s of trace %s (%s); it is dropped.",
+                           record.span_id, record.trace_id, rejected.__cause__)
+
+    def _retrying(self, write: Callable[[], Any], count: int, what: str, quiet: bool = False) -> None:
+        delay = 0.05
+        warned = False
+        while True:
+            try:
+                write()
+                if warned:
+                    _log.warning("traceglass server: the store is writable again.")
+                return
+            except _TRANSIENT as error:
+                if self._stop_retrying:
+                    raise _GiveUp from error
+                if not warned:
+                    _log.warning("traceglass server: cannot write %d %s yet (%s); retrying while receivers ask "
+                                 "exporters to wait.", count, what, _first_line(error))
+                    warned = True
+                time.sleep(delay)
+                delay = min(delay * 2, _MAX_BACKOFF)
+            except Exception as error:
+                if not quiet:
+                    _log.warning("traceglass server: the store refused a batch of %d %s (%s); writing them one "
+                                 "by one.", count, what, _first_line(error))
+                raise _Rejected from error
+
+
+class _Rejected(Exception):
+    """The store refused the data itself (not a connection or lock problem)."""
+
+
+class _GiveUp(Exception):
+    """Shutdown ran out of time while the database was unavailable."""
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

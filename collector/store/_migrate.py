@@ -1,0 +1,84 @@
+"""Bring a database's schema to the newest revision with Alembic, configured in code.
+
+The script location is this package's `migrations` directory, found from the installed files,
+so it works the same from a source checkout, an editable install or a wheel. Opening a store
+that is already at head costs one query of `alembic_version` and imports no Alembic module.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, Engine, inspect, text
+
+from ._engine import WRITE
+from ._errors import StoreError
+from .migrations.versions import HEAD
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = ["alembic_config", "head_revision", "upgrade"]
+
+_SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
+# Any constant works: it serialises concurrent first opens of one PostgreSQL database.
+_PG_MIGRATION_LOCK = 0x7472_6163_6567_6C61  # "tracegla"
+
+
+def alembic_config() -> Config:
+    """Alembic's configuration for the store's migrations (set `attributes["connection"]` to run
+    a command on an open connection)."""
+    from alembic.config import Config
+
+    config = Config()
+    # Config is an INI parser: a literal % in the path must be doubled.
+    config.set_main_option("script_location", str(_SCRIPT_LOCATION).replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    return HEAD
+
+
+def upgrade(engine: Engine) -> None:
+    """Upgrade to head unless already there. Concurrent callers are serialised (the write lock on
+    SQLite, an advisory lock on PostgreSQL), so two processes opening a new store both succeed."""
+    head = head_revision()
+    if _current_revision(engine) == head:
+        return
+    with engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        current = _read_version(connection)
+        if current == head:
+            return
+        if current is not None and current not in _known_revisions():
+            raise StoreError(
+                f"The store's schema is at revision {current!r}, which this version of traceglass does not "
+                f"know (its newest is {head!r}): upgrade traceglass to open it."
+            )
+        from alembic import command
+
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return _read_version(connection)
+
+
+def _read_version(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+@functools.lru_cache(maxsize=1)
+def _known_revisions() -> frozenset[str]:
+    from alembic.script import ScriptDirectory
+
+    return frozenset(script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions())

@@ -1,0 +1,310 @@
+"""SpanRecord -> the rows the store writes: pure functions, no database.
+
+Runs on every span written, so it is written for speed: one pass over the attributes, JSON
+serialised once with compact separators, values looked up by key rather than by scanning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from traceglass.semconv import SPAN_TYPE_OPERATIONS
+from traceglass.semconv import names as N
+
+from ._records import SpanRecord
+
+__all__ = [
+    "CONTENT_KEYS",
+    "INDEXED_VALUE_LENGTH",
+    "PREVIEW_LENGTH",
+    "SPAN_COLUMNS",
+    "TEXT_LENGTH",
+    "SpanRows",
+    "dumps",
+    "experiment_name",
+    "resource_key",
+    "span_rows",
+]
+
+INDEXED_VALUE_LENGTH = 256  # longest attribute value (string form) copied into span_attributes
+PREVIEW_LENGTH = 1000  # request/response previews on the trace row
+TEXT_LENGTH = 8192  # spans.content_text: what trace.text searches
+_KEY_LENGTH = 256  # span_attributes.key, trace_tags.key, trace_metadata.key
+_SHORT_TEXT = 256  # traces.session_id, user_id
+
+# Attributes holding the content of a span (prompts, completions, tool calls, documents): their
+# values, after the span name, make up the span's searchable text.
+CONTENT_KEYS = (
+    N.SPAN_INPUTS,
+    N.SPAN_OUTPUTS,
+    N.SYSTEM_INSTRUCTIONS,
+    N.INPUT_MESSAGES,
+    N.OUTPUT_MESSAGES,
+    "gen_ai.tool.call.arguments",
+    "gen_ai.tool.call.result",
+    "gen_ai.retrieval.query.text",
+    "gen_ai.retrieval.documents",
+)
+_METADATA_PREFIX = N.TRACE_METADATA_PREFIX
+_METADATA_PREFIX_LENGTH = len(_METADATA_PREFIX)
+_TAGS = N.TRACE_TAGS
+_REQUEST_KEYS = (N.SPAN_INPUTS, N.INPUT_MESSAGES)
+_RESPONSE_KEYS = (N.SPAN_OUTPUTS, N.OUTPUT_MESSAGES)
+
+# gen_ai.operation.name -> span type, for spans without traceglass.span.type: the inverse of the
+# one table in semconv, plus the operations that table does not produce.
+_OPERATION_TYPES = {operation: span_type for span_type, operation in SPAN_TYPE_OPERATIONS.items()}
+_OPERATION_TYPES[N.GENERATE_CONTENT] = "CHAT_MODEL"
+
+# Order of the values in a spans row (after the id, which is assigned at insert time).
+SPAN_COLUMNS = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "kind",
+    "start_ns",
+    "end_ns",
+    "status_code",
+    "status_message",
+    "span_type",
+    "experiment_id",
+    "input_tokens",
+    "output_tokens",
+    "attributes",
+    "events",
+    "links",
+    "resource_id",
+    "scope_name",
+    "scope_version",
+    "scope_schema_url",
+    "scope_attributes",
+    "trace_state",
+    "flags",
+    "dropped_attributes_count",
+    "dropped_events_count",
+    "dropped_links_count",
+    "content_text",
+)
+
+
+def _json_default(value: Any) -> Any:
+    # Attribute values are str/bool/int/float or sequences of those; anything else (a sequence
+    # type json does not know, a stray object) is kept in a readable form rather than failing.
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return list(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
+dumps = _encoder.encode
+
+
+def _as_dict(mapping: Mapping[str, Any] | None) -> dict[str, Any]:
+    if mapping is None:
+        return {}
+    return mapping if type(mapping) is dict else dict(mapping)
+
+
+def experiment_name(record: SpanRecord, default: str) -> str:
+    """The span's experiment: its attribute, else its resource's, else `default`."""
+    name = record.attributes.get(N.EXPERIMENT) or record.resource_attributes.get(N.EXPERIMENT) or default
+    return str(name)[:256]
+
+
+def resource_key(attributes: Mapping[str, Any], schema_url: str | None) -> tuple[str, str]:
+    """(digest, attributes JSON) of a resource: the digest identifies it across processes."""
+    document = json.dumps(_as_dict(attributes), sort_keys=True, separators=(",", ":"), default=_json_default)
+    digest = hashlib.sha256(f"{document}\n{schema_url or ''}".encode("utf-8", "surrogatepass")).hexdigest()
+    return digest, document
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return dumps(list(value))
+    return str(value)
+
+
+# A string attribute written as a decimal number ('12', '-0.5', '1e400', '3.') is indexed as that
+# number too; words such as 'inf', 'NaN' or '1_000', which float() would also accept, are not.
+_DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_NUMBER_START = frozenset("0123456789+-.")
+_match_decimal = _DECIMAL.fullmatch
+
+
+def _number(value: Any) -> float | None:
+    """span_attributes.value_number of a scalar value: NaN is NULL (it compares with nothing),
+    infinities stay (1e400 is larger than every finite number)."""
+    kind = type(value)
+    if kind is float:
+        return value if value == value else None
+    if kind is int:
+        try:
+            return float(value)
+        except OverflowError:
+            return float("inf") if value > 0 else float("-inf")
+    if kind is str and value and value[0] in _NUMBER_START and _match_decimal(value):
+        return float(value)
+    return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value == value and abs(value) < 2**63:
+        return int(value)
+    return None
+
+
+class SpanRows:
+    """Everything the store writes for one span, minus the ids it assigns at insert time."""
+
+    __slots__ = ("attributes", "metadata", "parent", "request", "response", "row", "session", "tags", "user")
+
+    def __init__(self, record: SpanRecord, experiment_id: int, resource_id: int | None) -> None:
+        attrs = _as_dict(record.attributes)
+        get = attrs.get
+
+        indexed: list[tuple[str, str, float | None]] = []
+        tags: list[str] = []
+        metadata: list[tuple[str, str]] = []
+        for key, value in attrs.items():
+            kind = type(value)
+            if len(key) > _KEY_LENGTH:  # cannot be indexed; still stored in spans.attributes
+                continue
+            if kind is str:
+                if len(value) <= INDEXED_VALUE_LENGTH:
+                    number = None
+                    if value and value[0] in _NUMBER_START and _match_decimal(value):
+                        number = float(value)
+                    indexed.append((key, value, number))
+                if key.startswith(_METADATA_PREFIX):
+                    metadata.append((key[_METADATA_PREFIX_LENGTH:][:_KEY_LENGTH], value))
+            elif kind is bool:
+                indexed.append((key, "true" if value else "false", None))
+            elif kind is float:
+                indexed.append((key, str(value), value if value == value else None))  # NaN: no number
+            elif kind is int:
+                indexed.append((key, str(value), _number(value)))
+            elif key == _TAGS and isinstance(value, (list, tuple)):
+                tags.extend(str(tag)[:_KEY_LENGTH] for tag in value)
+            elif key.startswith(_METADATA_PREFIX) and value is not None:
+                metadata.append((key[_METADATA_PREFIX_LENGTH:][:_KEY_LENGTH], _text(value)))
+        tag_value = get(_TAGS)
+        if isinstance(tag_value, str):  # a single tag given as a string
+            tags.append(tag_value[:_KEY_LENGTH])
+
+        parts = [record.name]
+        for key in CONTENT_KEYS:
+            value = get(key)
+            if value is not None:
+                parts.append(_text(value))
+        content = "\n".join(parts)
+        if len(content) > TEXT_LENGTH:
+            content = content[:TEXT_LENGTH]
+
+        span_type = get(N.SPAN_TYPE)
+        if span_type is None:
+            span_type = _OPERATION_TYPES.get(get(N.OPERATION_NAME))  # type: ignore[arg-type]
+        elif not isinstance(span_type, str):
+            span_type = str(span_type)
+        if span_type is not None and len(span_type) > 64:
+            span_type = span_type[:64]
+
+        scope_attributes = record.scope_attributes
+        parent = record.parent_span_id or None  # OTLP writes a root's parent as ""
+        self.row = (
+            record.trace_id,
+            record.span_id,
+            parent,
+            record.name,
+            record.kind,
+            record.start_ns,
+            record.end_ns,
+            record.status_code,
+            record.status_message,
+            span_type,
+            experiment_id,
+            _int(get(N.USAGE_INPUT_TOKENS)),
+            _int(get(N.USAGE_OUTPUT_TOKENS)),
+            dumps(attrs),
+            _events_json(record) if record.events else "[]",
+            _links_json(record) if record.links else "[]",
+            resource_id,
+            record.scope_name,
+            record.scope_version,
+            record.scope_schema_url,
+            None if scope_attributes is None else dumps(_as_dict(scope_attributes)),
+            record.trace_state,
+            record.flags,
+            record.dropped_attributes_count,
+            record.dropped_events_count,
+            record.dropped_links_count,
+            content,
+        )
+        self.attributes = indexed
+        self.tags = tags
+        self.metadata = metadata
+        self.parent = parent
+        self.request = _preview(get, _REQUEST_KEYS) if parent is None else None
+        self.response = _preview(get, _RESPONSE_KEYS) if parent is None else None
+        self.session = _short(get(N.SESSION_ID))
+        self.user = _short(get(N.USER_ID))
+
+
+def _preview(get: Any, keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = get(key)
+        if value is not None:
+            return _text(value)[:PREVIEW_LENGTH]
+    return None
+
+
+def _short(value: Any) -> str | None:
+    if value is None:
+        return None
+    return _text(value)[:_SHORT_TEXT]
+
+
+def _events_json(record: SpanRecord) -> str:
+    return dumps(
+        [
+            {
+                "name": event.name,
+                "time_ns": event.time_ns,
+                "attributes": _as_dict(event.attributes),
+                "dropped_attributes_count": event.dropped_attributes_count,
+            }
+            for event in record.events
+        ]
+    )
+
+
+def _links_json(record: SpanRecord) -> str:
+    return dumps(
+        [
+            {
+                "trace_id": link.trace_id,
+                "span_id": link.span_id,
+                "trace_state": link.trace_state,
+                "attributes": _as_dict(link.attributes),
+                "dropped_attributes_count": link.dropped_attributes_count,
+                "flags": link.flags,
+            }
+            for link in record.links
+        ]
+    )
+
+
+def span_rows(record: SpanRecord, experiment_id: int, resource_id: int | None) -> SpanRows:
+    return SpanRows(record, experiment_id, resource_id)

@@ -1,0 +1,329 @@
+"""The trace store: spans in, experiments and traces out, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
+from traceglass.semconv import names as N
+
+from . import _query
+from ._engine import WRITE, make_engine
+from ._errors import StoreError
+from ._filter import parse_filter
+from ._migrate import upgrade
+from ._models import (
+    TRACE_COLUMNS,
+    Experiment,
+    StoredSpan,
+    Trace,
+    TraceInfo,
+    TracePage,
+    event_from_dict,
+    link_from_dict,
+)
+from ._records import SpanRecord
+from ._tables import experiments, resources, spans, trace_metadata, trace_tags, traces
+from ._writer import SpanWriter
+
+__all__ = ["Store"]
+
+_CHUNK = 500
+_NAME_LENGTH = 256
+
+
+class Store:
+    """Experiments and traces in one database. Open with `Store.open(url)`; thread-safe (each
+    call takes a pooled connection for its own transaction)."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self._engine = engine
+        self._url = url
+        self._writer = SpanWriter(engine)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Open (creating it if needed) the store at `url`: `sqlite:///path/to/file.db` or
+        `postgresql://user:password@host/database`. The schema is migrated to this version's."""
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, url)
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def close(self) -> None:
+        """Close every pooled connection. The store must not be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    def _write(self) -> Any:
+        return self._engine.connect().execution_options(**{WRITE: True})
+
+    # --- spans -------------------------------------------------------------------------------
+
+    def write_spans(self, records: Sequence[SpanRecord], default_experiment: str = N.DEFAULT_EXPERIMENT) -> int:
+        """Store a batch of finished spans in one transaction; returns how many were new.
+
+        Spans already stored (same trace and span id) are skipped, so a batch can be sent again.
+        A span's experiment is its `traceglass.experiment` attribute, else its resource's, else
+        `default_experiment`; experiments are created on first sight. The traces the batch
+        touches are recomputed from their stored spans.
+        """
+        return self._writer.write(records, default_experiment)
+
+    # --- experiments -------------------------------------------------------------------------
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        _check_name(name)
+        experiment_id = self._writer.experiment_ids({name})[name]
+        experiment = self.get_experiment(experiment_id)
+        if experiment is None:  # deleted by someone else in between: create it again
+            self._writer.forget_experiments()
+            return self.get_or_create_experiment(name)
+        return experiment
+
+    def create_experiment(self, name: str) -> Experiment:
+        """Create an experiment; `StoreError` if one of that name exists."""
+        _check_name(name)
+        created_ms = time.time_ns() // 1_000_000
+        try:
+            with self._write() as conn, conn.begin():
+                experiment_id = conn.execute(
+                    insert(experiments).values(name=name, created_ms=created_ms).returning(experiments.c.experiment_id)
+                ).scalar_one()
+        except IntegrityError:
+            raise StoreError(f"An experiment named {name!r} already exists") from None
+        return Experiment(experiment_id, name, created_ms)
+
+    def get_experiment(self, experiment_id: int) -> Experiment | None:
+        found = self._experiments(experiments.c.experiment_id == experiment_id)
+        return found[0] if found else None
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        found = self._experiments(experiments.c.name == name)
+        return found[0] if found else None
+
+    def experiment_names(self) -> dict[str, int]:
+        """Experiment name -> id, without counting traces: what resolving a search's scope needs."""
+        query = select(experiments.c.name, experiments.c.experiment_id).order_by(experiments.c.experiment_id)
+        with self._engine.connect() as conn:
+            return {name: experiment_id for name, experiment_id in conn.execute(query)}
+
+    def list_experiments(self) -> list[Experiment]:
+        """Every experiment, oldest first, with its number of traces and latest trace start."""
+        return self._experiments(None)
+
+    def _experiments(self, where: Any) -> list[Experiment]:
+        query = (
+            select(
+                experiments.c.experiment_id,
+                experiments.c.name,
+                experiments.c.created_ms,
+                func.count(traces.c.trace_id),
+                func.max(traces.c.timestamp_ms),
+            )
+            .select_from(experiments.outerjoin(traces, traces.c.experiment_id == experiments.c.experiment_id))
+            .group_by(experiments.c.experiment_id, experiments.c.name, experiments.c.created_ms)
+            .order_by(experiments.c.experiment_id)
+        )
+        if where is not None:
+            query = query.where(where)
+        with self._engine.connect() as conn:
+            return [Experiment(*row) for row in conn.execute(query)]
+
+    def rename_experiment(self, experiment_id: int, new_name: str) -> Experiment:
+        _check_name(new_name)
+        try:
+            with self._write() as conn, conn.begin():
+                result = conn.execute(
+                    update(experiments).where(experiments.c.experiment_id == experiment_id).values(name=new_name)
+                )
+        except IntegrityError:
+            raise StoreError(f"An experiment named {new_name!r} already exists") from None
+        if result.rowcount == 0:
+            raise StoreError(f"No experiment with id {experiment_id}")
+        self._writer.forget_experiments()
+        experiment = self.get_experiment(experiment_id)
+        assert experiment is not None
+        return experiment
+
+    def delete_experiment(self, experiment_id: int) -> None:
+        """Delete an experiment and its traces (their spans, tags and metadata)."""
+        with self._write() as conn, conn.begin():
+            trace_ids = select(traces.c.trace_id).where(traces.c.experiment_id == experiment_id)
+            conn.execute(delete(spans).where(spans.c.trace_id.in_(trace_ids)))
+            # traces, tags and metadata follow by ON DELETE CASCADE.
+            result = conn.execute(delete(experiments).where(experiments.c.experiment_id == experiment_id))
+        self._writer.forget_experiments()
+        if result.rowcount == 0:
+            raise StoreError(f"No experiment with id {experiment_id}")
+
+    # --- traces ------------------------------------------------------------------------------
+
+    def search_traces(
+        self,
+        experiment_ids: Sequence[int] | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> TracePage:
+        """A page of traces matching `filter_string` (MLflow's search_traces syntax), sorted by
+        `order_by` (default: newest first). `FilterError` for a filter or sort key that does not
+        parse, `ValueError` for a bad page token or page size."""
+        if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
+            raise ValueError(f"max_results must be a positive integer, not {max_results!r}")
+        conditions = parse_filter(filter_string)
+        offset = _query.decode_page_token(page_token) if page_token else 0
+        statement = _query.search_statement(
+            list(experiment_ids) if experiment_ids is not None else None,
+            conditions,
+            list(order_by) if order_by else None,
+            offset,
+            max_results + 1,  # one more than asked: is there a next page?
+            self._engine.dialect.name,
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(statement).mappings().all()
+            has_more = len(rows) > max_results
+            infos = [_trace_info(row) for row in rows[:max_results]]
+            self._complete(conn, infos)
+        token = _query.encode_page_token(offset + max_results) if has_more else None
+        return TracePage(infos, token)
+
+    def get_trace(self, trace_id: str) -> Trace | None:
+        """A trace with all its spans (by start time), or None."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(traces).where(traces.c.trace_id == trace_id)).mappings().first()
+            if row is None:
+                return None
+            info = _trace_info(row)
+            self._complete(conn, [info])
+            query = (
+                select(spans, resources.c.attributes.label("resource_attributes"), resources.c.schema_url)
+                .select_from(spans.outerjoin(resources, resources.c.resource_id == spans.c.resource_id))
+                .where(spans.c.trace_id == trace_id)
+                .order_by(spans.c.start_ns, spans.c.id)
+            )
+            stored = [_stored_span(span_row) for span_row in conn.execute(query).mappings()]
+        return Trace(info, stored)
+
+    def _complete(self, conn: Connection, infos: list[TraceInfo]) -> None:
+        """Fill in experiment names, tags and metadata: one query each for the whole page."""
+        if not infos:
+            return
+        by_id = {info.trace_id: info for info in infos}
+        ids = list(by_id)
+        unnamed = sorted({info.experiment_id for info in infos if info.experiment_name is None})
+        if unnamed:
+            query = select(experiments.c.experiment_id, experiments.c.name).where(
+                experiments.c.experiment_id.in_(unnamed)
+            )
+            names = {experiment_id: name for experiment_id, name in conn.execute(query)}
+            for info in infos:
+                if info.experiment_name is None:
+                    info.experiment_name = names.get(info.experiment_id)
+        for table, attribute in ((trace_tags, "tags"), (trace_metadata, "metadata")):
+            for start in range(0, len(ids), _CHUNK):
+                query = select(table.c.trace_id, table.c.key, table.c.value).where(
+                    table.c.trace_id.in_(ids[start : start + _CHUNK])
+                )
+                for trace_id, key, value in conn.execute(query.order_by(table.c.trace_id, table.c.key)):
+                    getattr(by_id[trace_id], attribute)[key] = value
+
+    def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
+        """Set (or replace) a tag of a stored trace; `StoreError` if there is no such trace."""
+        _check_name(key, "tag key")
+        if not isinstance(value, str):
+            raise TypeError(f"tag value must be a str, not {type(value).__name__}")
+        with self._write() as conn, conn.begin():
+            if conn.execute(select(traces.c.trace_id).where(traces.c.trace_id == trace_id)).first() is None:
+                raise StoreError(f"No trace with id {trace_id!r}")
+            updated = conn.execute(
+                update(trace_tags).where(trace_tags.c.trace_id == trace_id, trace_tags.c.key == key).values(value=value)
+            )
+            if updated.rowcount == 0:
+                conn.execute(insert(trace_tags).values(trace_id=trace_id, key=key, value=value))
+
+    def delete_trace_tag(self, trace_id: str, key: str) -> None:
+        """Remove a tag of a trace (nothing happens if it has no such tag)."""
+        with self._write() as conn, conn.begin():
+            conn.execute(delete(trace_tags).where(trace_tags.c.trace_id == trace_id, trace_tags.c.key == key))
+
+    def delete_traces(self, trace_ids: Iterable[str]) -> int:
+        """Delete traces with their spans, tags and metadata; returns how many traces existed."""
+        ids = sorted(set(trace_ids))
+        deleted = 0
+        with self._write() as conn, conn.begin():
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                conn.execute(delete(spans).where(spans.c.trace_id.in_(chunk)))
+                deleted += conn.execute(delete(traces).where(traces.c.trace_id.in_(chunk))).rowcount
+        return deleted
+
+
+def _check_name(name: object, what: str = "experiment name") -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"{what} must be a non-empty string, not {name!r}")
+    if len(name) > _NAME_LENGTH:
+        raise ValueError(f"{what} is longer than {_NAME_LENGTH} characters")
+
+
+def _trace_info(row: Any) -> TraceInfo:
+    info = TraceInfo(*(row[column] for column in TRACE_COLUMNS))
+    info.experiment_name = row.get("experiment_name")
+    return info
+
+
+def _stored_span(row: Row[Any] | Any) -> StoredSpan:
+    resource = row["resource_attributes"]
+    scope_attributes = row["scope_attributes"]
+    return StoredSpan(
+        trace_id=row["trace_id"],
+        span_id=row["span_id"],
+        name=row["name"],
+        start_ns=row["start_ns"],
+        end_ns=row["end_ns"],
+        parent_span_id=row["parent_span_id"],
+        kind=row["kind"],
+        status_code=row["status_code"],
+        status_message=row["status_message"],
+        attributes=json.loads(row["attributes"]),
+        events=[event_from_dict(event) for event in json.loads(row["events"])],
+        links=[link_from_dict(link) for link in json.loads(row["links"])],
+        resource_attributes=json.loads(resource) if resource else {},
+        resource_schema_url=row["schema_url"],
+        scope_name=row["scope_name"],
+        scope_version=row["scope_version"],
+        scope_schema_url=row["scope_schema_url"],
+        scope_attributes=None if scope_attributes is None else json.loads(scope_attributes),
+        trace_state=row["trace_state"],
+        flags=row["flags"],
+        dropped_attributes_count=row["dropped_attributes_count"],
+        dropped_events_count=row["dropped_events_count"],
+        dropped_links_count=row["dropped_links_count"],
+        span_type=row["span_type"],
+    )

@@ -1,0 +1,182 @@
+"""The store's schema, as SQLAlchemy Core tables. Alembic migrations create and evolve it.
+
+Designed for the queries the UI, the query API and `search_traces()` run: a page of traces of
+one experiment sorted by time, duration, name or status, filtered by tags, metadata, span names,
+span types, span attributes and full text. Everything a list page shows lives on `traces`, so a
+page is one indexed range scan with no join. A span's indexable attributes (short scalar values)
+are copied into `span_attributes` so that an attribute filter is an index lookup rather than a
+JSON scan of every span. Full text goes through an index of each span's searchable text (FTS5
+word tokens on SQLite, pg_trgm on PostgreSQL; both created by the migrations).
+
+JSON documents (attributes, events, links, resources) are stored as text: identical on both
+databases, written once and read whole.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+__all__ = [
+    "experiments",
+    "metadata",
+    "resources",
+    "span_attributes",
+    "spans",
+    "trace_metadata",
+    "trace_tags",
+    "traces",
+]
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; BIGINT elsewhere.
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("experiment_id", _Id, primary_key=True, autoincrement=True),
+    Column("name", String(256), nullable=False, unique=True),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+# One row per distinct OTLP resource (service name, host, SDK...): spans point at it instead of
+# repeating the same document on every row.
+resources = Table(
+    "resources",
+    metadata,
+    Column("resource_id", _Id, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, unique=True),  # sha256 of attributes + schema_url
+    Column("attributes", Text, nullable=False),  # JSON object
+    Column("schema_url", Text),
+)
+
+traces = Table(
+    "traces",
+    metadata,
+    Column("trace_id", String(32), primary_key=True),  # 32 lowercase hex digits, as in OTLP JSON
+    Column("experiment_id", _Id, ForeignKey("experiments.experiment_id", ondelete="CASCADE"), nullable=False),
+    Column("timestamp_ms", BigInteger, nullable=False),  # start of the earliest span
+    Column("end_ms", BigInteger),
+    Column("execution_time_ms", BigInteger),  # root span's duration; latest end - earliest start without root
+    Column("status", String(16), nullable=False),  # OK | ERROR | IN_PROGRESS (root span not received yet)
+    Column("name", Text),  # the root span's name
+    Column("request_preview", Text),  # start of the root span's inputs / input messages
+    Column("response_preview", Text),
+    Column("input_tokens", BigInteger),
+    Column("output_tokens", BigInteger),
+    Column("total_tokens", BigInteger),
+    Column("session_id", String(256)),
+    Column("user_id", String(256)),
+    Column("span_count", Integer, nullable=False),
+    Index(None, "experiment_id", "timestamp_ms"),
+    Index(None, "timestamp_ms"),  # pages across every experiment, newest first, without a sort
+    Index(None, "experiment_id", "execution_time_ms"),
+    Index(None, "experiment_id", "status", "timestamp_ms"),
+    Index(None, "experiment_id", "name"),
+    Index(None, "session_id"),
+    Index(None, "user_id"),
+)
+
+# Tags are key/value (update_current_trace(tags=[...]) strings are keys with the value "").
+trace_tags = Table(
+    "trace_tags",
+    metadata,
+    Column("trace_id", String(32), ForeignKey("traces.trace_id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(256), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index(None, "key", "value"),
+)
+
+trace_metadata = Table(
+    "trace_metadata",
+    metadata,
+    Column("trace_id", String(32), ForeignKey("traces.trace_id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(256), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index(None, "key", "value"),
+)
+
+spans = Table(
+    "spans",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),  # rowid of the full-text index
+    Column("trace_id", String(32), nullable=False),
+    Column("span_id", String(16), nullable=False),
+    Column("parent_span_id", String(16)),
+    Column("name", Text, nullable=False),
+    Column("kind", String(16), nullable=False),  # INTERNAL | SERVER | CLIENT | PRODUCER | CONSUMER
+    Column("start_ns", BigInteger, nullable=False),
+    Column("end_ns", BigInteger, nullable=False),
+    Column("status_code", String(8), nullable=False),  # UNSET | OK | ERROR
+    Column("status_message", Text),
+    Column("span_type", String(64)),  # traceglass.span.type, else derived from gen_ai.operation.name
+    Column("experiment_id", _Id, nullable=False),
+    Column("input_tokens", BigInteger),  # gen_ai.usage.* of this span, summed into its trace
+    Column("output_tokens", BigInteger),
+    Column("attributes", Text, nullable=False),  # JSON object, every attribute
+    Column("events", Text, nullable=False),  # JSON array of {name, time_ns, attributes, dropped_attributes_count}
+    Column("links", Text, nullable=False),  # JSON array of {trace_id, span_id, trace_state, attributes, ...}
+    Column("resource_id", _Id, ForeignKey("resources.resource_id")),
+    Column("scope_name", Text),
+    Column("scope_version", Text),
+    Column("scope_schema_url", Text),
+    Column("scope_attributes", Text),  # JSON object or NULL
+    Column("trace_state", Text),
+    Column("flags", Integer),
+    Column("dropped_attributes_count", Integer, nullable=False, default=0),
+    Column("dropped_events_count", Integer, nullable=False, default=0),
+    Column("dropped_links_count", Integer, nullable=False, default=0),
+    Column("content_text", Text, nullable=False),  # name + content attributes, capped: what trace.text searches
+    UniqueConstraint("trace_id", "span_id"),
+    # With trace_id, a span.name / span.type filter collects its traces from the index alone.
+    Index(None, "name", "trace_id"),
+    Index(None, "span_type", "trace_id"),
+)
+
+# Short scalar attributes of every span (values of at most INDEXED_VALUE_LENGTH characters, in
+# their string form; sequences and long content stay in spans.attributes only). value_number is
+# the value as a number when it is one (an int or float, or a string written as a decimal
+# number), so that <, <=, >, >= are index range scans; NULL otherwise, and for NaN.
+span_attributes = Table(
+    "span_attributes",
+    metadata,
+    Column("span_pk", _Id, ForeignKey("spans.id", ondelete="CASCADE"), nullable=False),
+    Column("trace_id", String(32), nullable=False),
+    Column("key", String(256), nullable=False),
+    Column("value", String(256), nullable=False),
+    Column("value_number", Double),
+    # (key, value, trace_id): both the traces matching a value and whether one trace has it
+    # (the per-trace probe of a common value) are index-only lookups.
+    Index(None, "key", "value", "trace_id"),
+    # Partial: most values are not numbers, and their rows need no entry here.
+    Index(
+        None,
+        "key",
+        "value_number",
+        "trace_id",
+        sqlite_where=text("value_number IS NOT NULL"),
+        postgresql_where=text("value_number IS NOT NULL"),
+    ),
+    Index(None, "span_pk"),
+)

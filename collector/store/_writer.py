@@ -1,0 +1,364 @@
+"""Writing batches of spans: one transaction per batch, idempotent, trace rows kept exact.
+
+A batch is turned into rows before any lock is taken (see _rows). Inside the transaction the
+spans already stored are skipped, the new ones are inserted with ids assigned up front (so their
+indexed attributes go in the same way, with no RETURNING round trips: executemany on SQLite,
+COPY on PostgreSQL; on SQLite the batch's text is then indexed by one statement), and the
+affected traces' aggregates are recomputed from the spans table in one set-based statement: a
+span sent twice, or a root span arriving after its children, never skews a trace's counts.
+
+Concurrency: SQLite serialises writers (BEGIN IMMEDIATE). On PostgreSQL a batch takes
+transaction-scoped advisory locks on its trace ids, in sorted order, before reading anything:
+two batches touching the same trace run one after the other, so the existence check and the
+recomputed aggregates always see the other batch's committed spans.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import operator
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, exc, text
+
+from ._engine import WRITE
+from ._records import SpanRecord
+from ._rows import SPAN_COLUMNS, SpanRows, experiment_name, resource_key
+
+__all__ = ["SpanWriter"]
+
+_ATTRIBUTE_COLUMNS = ("span_pk", "trace_id", "key", "value", "value_number")
+_BY_KEY_VALUE = operator.itemgetter(2, 3)
+_CHUNK = 500  # ids per IN (...) list: well under every backend's parameter limit
+
+_AGGREGATES = text(
+    """
+WITH agg AS (
+    SELECT trace_id, MIN(start_ns) AS start_ns, MAX(end_ns) AS end_ns,
+           SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens,
+           COUNT(*) AS span_count, MIN(id) AS first_id,
+           MIN(CASE WHEN parent_span_id IS NULL THEN id END) AS root_id
+    FROM spans WHERE trace_id IN :trace_ids GROUP BY trace_id
+)
+INSERT INTO traces (trace_id, experiment_id, timestamp_ms, end_ms, execution_time_ms, status, name,
+                    input_tokens, output_tokens, total_tokens, span_count)
+SELECT agg.trace_id,
+       COALESCE(r.experiment_id, f.experiment_id),
+       agg.start_ns / 1000000,
+       agg.end_ns / 1000000,
+       CASE WHEN r.id IS NULL THEN (agg.end_ns - agg.start_ns) / 1000000
+            ELSE (r.end_ns - r.start_ns) / 1000000 END,
+       CASE WHEN r.id IS NULL THEN 'IN_PROGRESS' WHEN r.status_code = 'ERROR' THEN 'ERROR' ELSE 'OK' END,
+       r.name,
+       agg.input_tokens,
+       agg.output_tokens,
+       CASE WHEN agg.input_tokens IS NULL AND agg.output_tokens IS NULL THEN NULL
+            ELSE COALESCE(agg.input_tokens, 0) + COALESCE(agg.output_tokens, 0) END,
+       agg.span_count
+FROM agg JOIN spans AS f ON f.id = agg.first_id LEFT JOIN spans AS r ON r.id = agg.root_id
+WHERE 1 = 1
+ON CONFLICT (trace_id) DO UPDATE SET
+    timestamp_ms = excluded.timestamp_ms,
+    end_ms = excluded.end_ms,
+    execution_time_ms = excluded.execution_time_ms,
+    status = excluded.status,
+    name = excluded.name,
+    input_tokens = excluded.input_tokens,
+    output_tokens = excluded.output_tokens,
+    total_tokens = excluded.total_tokens,
+    span_count = excluded.span_count
+"""
+).bindparams(bindparam("trace_ids", expanding=True))
+
+# Values only the attributes carry. Previews come from the root span alone; session and user
+# from the root when it has them, else from whichever span brought them first.
+_TRACE_ATTRIBUTES = text(
+    "UPDATE traces SET request_preview = COALESCE(:request, request_preview), "
+    "response_preview = COALESCE(:response, response_preview), "
+    "session_id = COALESCE(:root_session, session_id, :session), "
+    "user_id = COALESCE(:root_user, user_id, :user) "
+    "WHERE trace_id = :trace_id"
+)
+_TAGS = text(
+    "INSERT INTO trace_tags (trace_id, key, value) VALUES (:trace_id, :key, '') ON CONFLICT (trace_id, key) DO NOTHING"
+)
+_METADATA = text(
+    "INSERT INTO trace_metadata (trace_id, key, value) VALUES (:trace_id, :key, :value) "
+    "ON CONFLICT (trace_id, key) DO UPDATE SET value = excluded.value"
+)
+_EXISTING = text("SELECT trace_id, span_id FROM spans WHERE trace_id IN :trace_ids").bindparams(
+    bindparam("trace_ids", expanding=True)
+)
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
+_PG_IDS = text("SELECT nextval('spans_id_seq') FROM generate_series(1, :n)")
+_SQLITE_MAX_ID = text("SELECT COALESCE(MAX(id), 0) FROM spans")
+_SQLITE_INDEX_TEXT = text(
+    "INSERT INTO span_text(rowid, content_text) SELECT id, content_text FROM spans WHERE id BETWEEN :first AND :last"
+)
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _lock_key(trace_id: str) -> int:
+    # 60 bits of the (random, hex) trace id: a signed bigint, spread evenly.
+    try:
+        return int(trace_id[:15], 16)
+    except ValueError:
+        return int.from_bytes(hashlib.blake2b(trace_id.encode("utf-8", "replace"), digest_size=7).digest(), "big")
+
+
+def _scrub_value(value: Any) -> Any:
+    if isinstance(value, str):
+        # NUL is rejected by PostgreSQL text; lone surrogates cannot be encoded as UTF-8.
+        return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def _scrub(rows: list[SpanRows]) -> None:
+    for rows_of_span in rows:
+        rows_of_span.row = tuple(_scrub_value(value) for value in rows_of_span.row)
+        rows_of_span.attributes = [(_scrub_value(k), _scrub_value(v), n) for k, v, n in rows_of_span.attributes]
+        rows_of_span.tags = [_scrub_value(tag) for tag in rows_of_span.tags]
+        rows_of_span.metadata = [(_scrub_value(k), _scrub_value(v)) for k, v in rows_of_span.metadata]
+        for name in ("request", "response", "session", "user"):
+            setattr(rows_of_span, name, _scrub_value(getattr(rows_of_span, name)))
+
+
+class SpanWriter:
+    """Writes batches of spans into one database; keeps experiment and resource ids in memory."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+        self._insert_sql = {
+            table: f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})"
+            for table, columns in (("spans", ("id", *SPAN_COLUMNS)), ("span_attributes", _ATTRIBUTE_COLUMNS))
+        }
+        self._experiments: dict[str, int] = {}
+        self._resources: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    # --- experiments and resources: created on first sight, ids cached -----------------------
+
+    def forget_experiments(self) -> None:
+        """Drop cached experiment ids (after a rename or a delete)."""
+        with self._lock:
+            self._experiments.clear()
+
+    def experiment_ids(self, names: set[str]) -> dict[str, int]:
+        return self._ids(
+            self._experiments,
+            names,
+            lambda missing: self._create(
+                "experiments", "name", "experiment_id", {name: {"created_ms": _now_ms()} for name in missing}
+            ),
+        )
+
+    def _resource_ids(self, documents: dict[str, tuple[str, str | None]]) -> dict[str, int]:
+        return self._ids(
+            self._resources,
+            set(documents),
+            lambda missing: self._create(
+                "resources",
+                "digest",
+                "resource_id",
+                {
+                    digest: {"attributes": documents[digest][0], "schema_url": documents[digest][1]}
+                    for digest in missing
+                },
+            ),
+        )
+
+    def _ids(
+        self, cache: dict[str, int], keys: set[str], create: Callable[[list[str]], dict[str, int]]
+    ) -> dict[str, int]:
+        found: dict[str, int] = {}
+        missing: list[str] = []
+        for key in keys:
+            ident = cache.get(key)
+            if ident is None:
+                missing.append(key)
+            else:
+                found[key] = ident
+        if missing:
+            created = create(missing)
+            with self._lock:
+                cache.update(created)
+            found.update(created)
+        return found
+
+    def _create(self, table: str, key: str, id_column: str, rows: dict[str, dict[str, Any]]) -> dict[str, int]:
+        # Its own short transaction, before the batch's: PostgreSQL writers never wait for each
+        # other's uncommitted experiment while holding trace locks.
+        names = sorted(rows)
+        columns = [key, *next(iter(rows.values()))]
+        insert = text(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+            f"ON CONFLICT ({key}) DO NOTHING"
+        )
+        select = text(f"SELECT {key}, {id_column} FROM {table} WHERE {key} IN :keys").bindparams(
+            bindparam("keys", expanding=True)
+        )
+        with self._engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+            conn.execute(insert, [{key: name, **rows[name]} for name in names])
+            return {name: ident for name, ident in conn.execute(select, {"keys": names})}
+
+    # --- batches ---------------------------------------------------------------------------
+
+    def write(self, records: Sequence[SpanRecord], default_experiment: str) -> int:
+        if not records:
+            return 0
+        unique: dict[tuple[str, str], SpanRecord] = {}
+        for record in records:
+            unique.setdefault((record.trace_id, record.span_id), record)  # the first copy of a span wins
+        if len(unique) != len(records):
+            records = list(unique.values())
+        for attempt in range(2):
+            rows = self._rows(records, default_experiment)
+            try:
+                return self._write_rows(rows)
+            except exc.IntegrityError:
+                # An experiment deleted (by another process) since its id was cached.
+                if attempt:
+                    raise
+                self.forget_experiments()
+            except Exception as error:  # the driver's own error when COPY refuses a NUL
+                if not _is_encoding_error(error):
+                    raise
+                _scrub(rows)
+                return self._write_rows(rows)
+        raise AssertionError("unreachable")
+
+    def _rows(self, records: Sequence[SpanRecord], default_experiment: str) -> list[SpanRows]:
+        names = [experiment_name(record, default_experiment) for record in records]
+        experiment_ids = self.experiment_ids(set(names))
+
+        # Spans of one process share one resource mapping: digest it once per batch.
+        digests: dict[tuple[int, str | None], str | None] = {}
+        documents: dict[str, tuple[str, str | None]] = {}
+        span_digests: list[str | None] = []
+        for record in records:
+            memo_key = (id(record.resource_attributes), record.resource_schema_url)
+            if memo_key not in digests:
+                if not record.resource_attributes and record.resource_schema_url is None:
+                    digests[memo_key] = None
+                else:
+                    digest, document = resource_key(record.resource_attributes, record.resource_schema_url)
+                    digests[memo_key] = digest
+                    documents[digest] = (document, record.resource_schema_url)
+            span_digests.append(digests[memo_key])
+        resource_ids = self._resource_ids(documents) if documents else {}
+
+        return [
+            SpanRows(record, experiment_ids[name], None if digest is None else resource_ids[digest])
+            for record, name, digest in zip(records, names, span_digests, strict=True)
+        ]
+
+    def _write_rows(self, rows: list[SpanRows]) -> int:
+        trace_ids = sorted({rows_of_span.row[0] for rows_of_span in rows})
+        with self._engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+            if self._postgres:
+                conn.execute(_PG_LOCK, {"keys": sorted({_lock_key(trace_id) for trace_id in trace_ids})})
+            existing: set[tuple[str, str]] = set()
+            for chunk in _chunks(trace_ids):
+                existing.update((tid, sid) for tid, sid in conn.execute(_EXISTING, {"trace_ids": chunk}))
+            new = [r for r in rows if (r.row[0], r.row[1]) not in existing] if existing else rows
+            if not new:
+                return 0
+            ids = self._allocate_ids(conn, len(new))
+            numbered = list(zip(ids, new, strict=True))
+            self._insert(conn, "spans", ("id", *SPAN_COLUMNS), [(pk, *r.row) for pk, r in numbered])
+            if not self._postgres:
+                # The full-text index, for the whole batch in one statement (see the migration).
+                conn.execute(_SQLITE_INDEX_TEXT, {"first": ids[0], "last": ids[-1]})
+            attributes = [(pk, r.row[0], *attribute) for pk, r in numbered for attribute in r.attributes]
+            if attributes:
+                attributes.sort(key=_BY_KEY_VALUE)  # walks the (key, value, trace_id) index in order
+                self._insert(conn, "span_attributes", _ATTRIBUTE_COLUMNS, attributes)
+            affected = sorted({r.row[0] for r in new})
+            for chunk in _chunks(affected):
+                conn.execute(_AGGREGATES, {"trace_ids": chunk})
+            self._write_trace_attributes(conn, new)
+        return len(new)
+
+    def _insert(self, conn: Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        if self._postgres:
+            # COPY: one stream for the whole batch instead of a round trip per row.
+            cursor = conn.connection.cursor()
+            try:
+                with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                    for row in rows:
+                        copy.write_row(row)
+            finally:
+                cursor.close()
+        else:
+            conn.exec_driver_sql(self._insert_sql[table], rows)
+
+    def _allocate_ids(self, conn: Connection, count: int) -> list[int]:
+        if self._postgres:
+            return list(conn.execute(_PG_IDS, {"n": count}).scalars())
+        # Inside BEGIN IMMEDIATE no other writer can insert until we commit. The ids of a batch
+        # are consecutive: its text is indexed by one range query.
+        start = conn.execute(_SQLITE_MAX_ID).scalar_one() + 1
+        return list(range(start, start + count))
+
+    def _write_trace_attributes(self, conn: Connection, new: list[SpanRows]) -> None:
+        updates: dict[str, dict[str, Any]] = {}
+        tags: dict[tuple[str, str], dict[str, str]] = {}
+        metadata: dict[tuple[str, str], dict[str, str]] = {}
+        for r in new:
+            trace_id = r.row[0]
+            is_root = r.parent is None
+            if is_root or r.session is not None or r.user is not None:
+                update = updates.get(trace_id)
+                if update is None:
+                    update = updates[trace_id] = {
+                        "trace_id": trace_id,
+                        "request": None,
+                        "response": None,
+                        "root_session": None,
+                        "root_user": None,
+                        "session": None,
+                        "user": None,
+                    }
+                if is_root:
+                    update["request"] = update["request"] or r.request
+                    update["response"] = update["response"] or r.response
+                    update["root_session"] = update["root_session"] or r.session
+                    update["root_user"] = update["root_user"] or r.user
+                else:
+                    update["session"] = update["session"] or r.session
+                    update["user"] = update["user"] or r.user
+            for tag in r.tags:
+                tags[trace_id, tag] = {"trace_id": trace_id, "key": tag}
+            for key, value in r.metadata:
+                metadata[trace_id, key] = {"trace_id": trace_id, "key": key, "value": value}
+        changed = [u for u in updates.values() if any(v is not None for k, v in u.items() if k != "trace_id")]
+        if changed:
+            conn.execute(_TRACE_ATTRIBUTES, changed)
+        if tags:
+            conn.execute(_TAGS, list(tags.values()))
+        if metadata:
+            conn.execute(_METADATA, list(metadata.values()))
+
+
+def _is_encoding_error(error: BaseException) -> bool:
+    for candidate in (error, getattr(error, "orig", None), error.__cause__):
+        if candidate is None:
+            continue
+        if isinstance(candidate, UnicodeEncodeError):
+            return True
+        message = str(candidate)
+        if "NUL" in message or "surrogate" in message:
+            return True
+    return False
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000

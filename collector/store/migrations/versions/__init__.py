@@ -1,0 +1,5 @@
+"""Revisions, oldest first: 0001_initial creates the schema of `_tables.py`."""
+
+# The newest revision, so that opening a store already at head needs no Alembic import (a third
+# of a second): keep it equal to the last revision's id (a test checks).
+HEAD = "0001"

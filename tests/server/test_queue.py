@@ -1,0 +1,52 @@
+"""The ingest queue's capacity (items and bytes) and its writer, on a real store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from traceglass.collector.server._queue import IngestQueue, SpanWork, TelemetryWork
+from traceglass.collector.server._telemetry import TelemetryRequest, TelemetryTable
+from traceglass.collector.store import SpanRecord, Store
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    with Store.open(store_url) as opened:
+        yield opened
+
+
+def _spans(first: int, count: int) -> list[SpanRecord]:
+    return [SpanRecord(trace_id=f"{number:032x}", span_id=f"{number:016x}", name=f"s{number}", start_ns=1, end_ns=2)
+            for number in range(first, first + count)]
+
+
+def test_capacity_in_items_and_bytes(store: Store) -> None:
+    telemetry = TelemetryTable(store.engine)
+    queue = IngestQueue(store, telemetry, capacity=10, batch_size=4, max_bytes=1000)
+    assert queue.offer(SpanWork(_spans(1, 6), "Default", nbytes=100))
+    assert not queue.offer(SpanWork(_spans(7, 5), "Default", nbytes=100))  # 11 items > 10
+    assert queue.offer(SpanWork(_spans(7, 4), "Default", nbytes=100))  # exactly 10
+    assert queue.pending == 10
+
+    by_bytes = IngestQueue(store, telemetry, capacity=10, batch_size=4, max_bytes=1000)
+    assert by_bytes.offer(SpanWork(_spans(20, 1), "Default", nbytes=2000))  # too big, but the queue is empty
+    assert not by_bytes.offer(TelemetryWork(TelemetryRequest("logs", b"x" * 10, 1)))  # 2010 bytes > 1000
+
+    for started in (queue, by_bytes):
+        started.start()
+        assert started.close(10)
+        assert not started.offer(SpanWork(_spans(40, 1), "Default"))  # closed
+        assert started.dropped == 0 and started.pending == 0
+    assert len(store.search_traces(max_results=100).traces) == 11
+
+
+def test_batches_keep_their_default_experiment(store: Store) -> None:
+    queue = IngestQueue(store, TelemetryTable(store.engine), capacity=100, batch_size=100)
+    assert queue.offer(SpanWork(_spans(1, 2), "first"))
+    assert queue.offer(SpanWork(_spans(3, 2), "second"))
+    assert queue.offer(SpanWork(_spans(5, 1), "first"))
+    queue.start()
+    assert queue.close(10)
+    experiments = {info.name: info.experiment_name for info in store.search_traces().traces}
+    assert experiments == {"s1": "first", "s2": "first", "s3": "second", "s4": "second", "s5": "first"}

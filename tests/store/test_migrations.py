@@ -1,0 +1,136 @@
+"""Alembic migrations: the schema on both backends, re-opening, concurrent first opens."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from traceglass.collector.store import Store, StoreError
+from traceglass.collector.store._migrate import alembic_config, head_revision
+from traceglass.collector.store._tables import metadata
+
+_TABLES = {"experiments", "resources", "traces", "trace_tags", "trace_metadata", "spans", "span_attributes"}
+
+
+def _version(store: Store) -> str | None:
+    with store.engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def test_open_creates_the_schema_of_the_tables_module(empty_url: str) -> None:
+    with Store.open(empty_url) as store:
+        assert _version(store) == head_revision()
+        with store.engine.connect() as conn:
+            names = set(inspect(conn).get_table_names())
+            assert _TABLES <= names
+            # The migration is written out by hand: it must match _tables.py exactly.
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+            # The full-text index is not in _tables.py (FTS5 tables on SQLite, a GIN index on PostgreSQL).
+            assert [d for d in diff if not d[1].name.startswith(("span_text", "ix_spans_content_text_trgm"))] == []
+            for table in metadata.sorted_tables:
+                expected = {index.name for index in table.indexes}
+                assert expected <= {index["name"] for index in inspect(conn).get_indexes(table.name)}
+
+
+def test_full_text_index(empty_url: str, backend: str) -> None:
+    with Store.open(empty_url) as store, store.engine.connect() as conn:
+        if backend == "sqlite":
+            sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'span_text'")).scalar()
+            assert "fts5" in sql and "unicode61" in sql and "content='spans'" in sql
+            triggers = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+            assert {"spans_text_delete", "spans_text_update"} <= triggers
+        else:
+            assert conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).scalar() == 1
+            index = conn.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_spans_content_text_trgm'")
+            ).scalar()
+            assert "gin" in index and "gin_trgm_ops" in index
+
+
+def test_head_constant_is_the_newest_revision() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == head_revision()
+
+
+def test_reopen_is_a_no_op(empty_url: str) -> None:
+    Store.open(empty_url).close()
+    started = time.perf_counter()
+    with Store.open(empty_url) as store:
+        elapsed = time.perf_counter() - started
+        assert _version(store) == head_revision()
+    assert elapsed < 2.0  # one query of alembic_version, no migration run
+
+
+def test_concurrent_first_opens(empty_url: str) -> None:
+    errors: list[BaseException] = []
+    stores: list[Store] = []
+
+    def open_store() -> None:
+        try:
+            stores.append(Store.open(empty_url))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_store) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in stores:
+        store.close()
+    assert errors == []
+    assert len(stores) == 3
+
+
+def test_a_newer_schema_is_refused(store_url: str) -> None:
+    with Store.open(store_url) as store, store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'from_the_future'"))
+    with pytest.raises(StoreError, match="from_the_future"):
+        Store.open(store_url)
+
+
+def test_sqlite_pragmas_on_every_connection(tmp_path: object) -> None:
+    with Store.open(f"sqlite:///{tmp_path}/a/b/traceglass.db") as store:
+        for _ in range(2):
+            with store.engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+                assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+            store.engine.dispose()  # the next connection is a new one
+
+
+def test_postgresql_urls_use_psycopg(store_url: str, backend: str) -> None:
+    with Store.open(store_url) as store:
+        expected = "pysqlite" if backend == "sqlite" else "psycopg"
+        assert store.engine.dialect.driver == expected
+
+
+@pytest.mark.parametrize("url", ["mysql://localhost/db", "not a url", "http://localhost:5000"])
+def test_unsupported_urls(url: str) -> None:
+    with pytest.raises(StoreError, match="store URL"):
+        Store.open(url)
+
+
+def test_in_memory_sqlite_store() -> None:
+    with Store.open("sqlite://") as store:
+        assert _version(store) == head_revision()
+        assert store.get_or_create_experiment("scratch").name == "scratch"
+
+
+def test_downgrade_and_upgrade_again(store_url: str) -> None:
+    with Store.open(store_url) as store, store.engine.begin() as conn:
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "base")
+        assert not set(inspect(conn).get_table_names()) & _TABLES
+    with Store.open(store_url) as store:
+        assert _version(store) == head_revision()
+        assert store.write_spans([]) == 0
+        assert store.get_or_create_experiment("again").name == "again"

@@ -1,0 +1,124 @@
+"""`traceglass traces search` and `traceglass traces export`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import traceglass
+from tests.replay import ReplayServer
+from tests.tracking._helpers import chat, clean_env
+from traceglass.cli import main
+
+
+@pytest.fixture
+def recorded(openai_client: Callable[..., Any], replay: ReplayServer, default_store_url: str) -> str:
+    """Two traces in "cli-a", one in "cli-b"; returns the store URL."""
+    traceglass.openai.autolog()
+    traceglass.set_experiment("cli-a")
+    chat(openai_client, replay, "first question")
+    chat(openai_client, replay, "second question")
+    traceglass.set_experiment("cli-b")
+    chat(openai_client, replay, "third question")
+    traceglass._pipeline.flush()
+    traceglass.set_experiment(None)
+    return default_store_url
+
+
+def _run(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_search_table(recorded: str) -> None:
+    result = _run("traces", "search", "--experiment", "cli-a")
+
+    assert result.exit_code == 0, result.output
+    header, *rows = result.stdout.splitlines()
+    assert header.split()[:4] == ["TRACE", "ID", "EXPERIMENT", "START"]
+    assert len(rows) == 2
+    assert all("cli-a" in row and "chat gpt-4o-mini" in row and " OK " in row for row in rows)
+    assert "second question" in rows[0]  # newest first
+
+
+def test_search_json_with_every_option(recorded: str) -> None:
+    result = _run("traces", "search", "-e", "cli-a", "-e", "cli-b", "--filter", "trace.status = 'OK'",
+                  "--order-by", "timestamp_ms ASC", "--max-results", "2", "--output", "json",
+                  "--tracking-uri", recorded)
+
+    assert result.exit_code == 0, result.output
+    page = json.loads(result.stdout)
+    assert [t["experiment_name"] for t in page["traces"]] == ["cli-a", "cli-a"]
+    assert page["next_page_token"]
+
+    rest = json.loads(_run("traces", "search", "-e", "cli-a", "-e", "cli-b", "--order-by", "timestamp_ms ASC",
+                           "--max-results", "2", "--page-token", page["next_page_token"], "--output", "json").stdout)
+    assert [t["experiment_name"] for t in rest["traces"]] == ["cli-b"]
+    assert rest["next_page_token"] is None
+
+
+def test_export_json_lines(recorded: str, tmp_path: Path) -> None:
+    out = tmp_path / "traces.jsonl"
+    result = _run("traces", "export", "--max-results", "1", "--all-pages", "-o", str(out))
+
+    assert result.exit_code == 0, result.output
+    assert "3 trace(s) written" in result.stderr
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 3
+    for line in lines:
+        assert set(line) == {"info", "spans"}
+        [span] = line["spans"]
+        assert span["name"] == "chat gpt-4o-mini"
+        assert span["trace_id"] == line["info"]["trace_id"]
+        assert span["attributes"]["gen_ai.usage.input_tokens"] == 9
+
+    one_page = _run("traces", "export", "--max-results", "1")
+    assert len(one_page.stdout.splitlines()) == 1  # without --all-pages: the first page only
+
+
+def test_bad_filter_exits_2_with_the_message(recorded: str) -> None:
+    result = _run("traces", "search", "--filter", "trace.status = ")
+
+    assert result.exit_code == 2
+    assert "Invalid filter at position" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_unknown_experiment_exits_2(recorded: str) -> None:
+    result = _run("traces", "export", "--experiment", "nope")
+
+    assert result.exit_code == 2
+    assert "No experiment named 'nope'. Known experiments:" in result.stderr
+
+
+def test_a_server_uri_says_what_is_missing() -> None:
+    result = _run("traces", "search", "--tracking-uri", "http://127.0.0.1:5000")
+
+    assert result.exit_code == 1
+    assert "query API" in result.stderr
+
+
+def test_no_traces() -> None:
+    result = _run("traces", "search")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "No traces found."
+
+
+@pytest.mark.slow
+def test_console_script(recorded: str, tmp_path: Path) -> None:
+    script = shutil.which("traceglass", path=str(Path(sys.executable).parent))
+    command = [script] if script else [sys.executable, "-c", "from traceglass.cli import main; main()"]
+    result = subprocess.run(
+        [*command, "traces", "search", "--output", "json", "--tracking-uri", recorded, "--filter", "trace.x ="],
+        env=clean_env(), capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 2, result
+    assert result.stderr.startswith("Error: Invalid filter at position"), result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,235 @@
+"""Where traces go: set_tracking_uri() > TRACEGLASS_TRACKING_URI > OTEL_* settings > the default store."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry import trace
+
+import traceglass
+from tests.replay import ReplayServer
+from tests.test_auto_instrumentation import OtlpReceiver
+from tests.tracking._helpers import chat, read_store, span_names
+from traceglass._tracking import default_store_url, resolve_destination
+
+
+@pytest.fixture
+def receiver() -> Iterator[OtlpReceiver]:
+    with OtlpReceiver() as otlp:
+        yield otlp
+
+
+def _otlp_env(monkeypatch: pytest.MonkeyPatch, receiver: OtlpReceiver) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "tracking-test")
+
+
+def _flush_all() -> None:
+    from opentelemetry import metrics
+
+    traceglass._pipeline.flush()
+    meter_provider: Any = metrics.get_meter_provider()
+    if hasattr(meter_provider, "force_flush"):
+        meter_provider.force_flush()
+
+
+# -- the default ---------------------------------------------------------------------------------
+
+
+def test_default_store_is_traceglass_home(home: Path) -> None:
+    assert traceglass.get_tracking_uri() == f"sqlite:///{(home / 'traceglass.db').resolve()}"
+
+
+def test_default_store_without_traceglass_home_is_under_the_user_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRACEGLASS_HOME")
+    assert default_store_url() == f"sqlite:///{(tmp_path / 'user' / '.traceglass' / 'traceglass.db').resolve()}"
+
+
+def test_nothing_configured_records_into_the_default_store(
+    default_store_url: str, openai_client: Callable[..., Any], replay: ReplayServer
+) -> None:
+    traceglass.openai.autolog()
+    chat(openai_client, replay)
+    traceglass._pipeline.flush()
+
+    assert span_names(read_store(default_store_url)) == ["chat gpt-4o-mini"]
+    assert isinstance(trace.get_tracer_provider(), traceglass._pipeline.SDKTracerProvider)
+
+
+# -- TRACEGLASS_TRACKING_URI and set_tracking_uri() ----------------------------------------------------
+
+
+def test_tracking_uri_variable_names_the_store(
+    tmp_path: Path, default_store_url: str, monkeypatch: pytest.MonkeyPatch,
+    openai_client: Callable[..., Any], replay: ReplayServer,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    monkeypatch.setenv("TRACEGLASS_TRACKING_URI", url)
+
+    traceglass.openai.autolog()
+    chat(openai_client, replay)
+    df = traceglass.search_traces()
+
+    assert traceglass.get_tracking_uri() == url
+    assert list(df["name"]) == ["chat gpt-4o-mini"]
+    assert span_names(read_store(url)) == ["chat gpt-4o-mini"]
+    assert not Path(default_store_url.removeprefix("sqlite:///")).exists()
+
+
+def test_set_tracking_uri_wins_over_the_variable_and_switches_mid_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, openai_client: Callable[..., Any], replay: ReplayServer
+) -> None:
+    from_env = f"sqlite:///{tmp_path / 'env.db'}"
+    first = f"sqlite:///{tmp_path / 'first.db'}"
+    second = f"sqlite:///{tmp_path / 'second.db'}"
+    monkeypatch.setenv("TRACEGLASS_TRACKING_URI", from_env)
+
+    traceglass.set_tracking_uri(first)
+    traceglass.openai.autolog()
+    chat(openai_client, replay, "one")
+    traceglass.set_tracking_uri(second)  # spans ended so far go to `first`, later ones to `second`
+    chat(openai_client, replay, "two")
+    traceglass._pipeline.flush()
+
+    assert traceglass.get_tracking_uri() == second
+    assert len(read_store(first)) == 1
+    assert len(read_store(second)) == 1
+    assert not (tmp_path / "env.db").exists()
+    traceglass.set_tracking_uri(None)
+    assert traceglass.get_tracking_uri() == from_env
+
+
+@pytest.mark.parametrize("uri", ["mysql://localhost/db", "traces.db", "http://", "ftp://host/x"])
+def test_set_tracking_uri_rejects_what_it_cannot_use(uri: str) -> None:
+    with pytest.raises(ValueError, match="unsupported tracking URI"):
+        traceglass.set_tracking_uri(uri)
+
+
+def test_a_bad_tracking_uri_variable_is_logged_and_ignored(
+    monkeypatch: pytest.MonkeyPatch, home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("TRACEGLASS_TRACKING_URI", "mysql://nope")
+    with caplog.at_level("WARNING", logger="traceglass"):
+        assert traceglass.get_tracking_uri() == f"sqlite:///{(home / 'traceglass.db').resolve()}"
+    assert "unsupported tracking URI 'mysql://nope'" in caplog.text
+
+
+def test_a_server_address_sends_spans_over_otlp_http(
+    receiver: OtlpReceiver, openai_client: Callable[..., Any], replay: ReplayServer
+) -> None:
+    # The OTLP receiver stands in for a traceglass server: /v1/traces, /v1/metrics, /v1/logs.
+    traceglass.set_tracking_uri(receiver.endpoint + "/")
+    traceglass.set_experiment("remote")
+    traceglass.openai.autolog()
+    traceglass.openai.autolog(capture_content="SPAN_AND_EVENT")  # again, on the same meter provider
+    chat(openai_client, replay)
+    _flush_all()
+    from opentelemetry import _logs
+
+    _logs.get_logger_provider().force_flush()  # type: ignore[attr-defined]
+
+    [span] = receiver.spans
+    assert span.name == "chat gpt-4o-mini"
+    assert span.attributes["traceglass.experiment"] == "remote"
+    durations = [p for p in receiver.points if p.metric == "gen_ai.client.operation.duration"]
+    assert sum(p.count for p in durations) == 1  # recorded once, and flushed by the reader
+    assert "/v1/logs" in receiver.paths  # the inference-details event
+    assert not receiver.errors
+    with pytest.raises(NotImplementedError, match="query API"):
+        traceglass.search_traces()
+
+
+# -- the OpenTelemetry settings ----------------------------------------------------------------------
+
+
+def test_otel_settings_win_over_the_default_store(
+    default_store_url: str, monkeypatch: pytest.MonkeyPatch, receiver: OtlpReceiver,
+    openai_client: Callable[..., Any], replay: ReplayServer,
+) -> None:
+    _otlp_env(monkeypatch, receiver)
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")
+
+    traceglass.set_experiment("otel")
+    traceglass.openai.autolog()
+    chat(openai_client, replay)
+    _flush_all()
+
+    assert resolve_destination().kind == "otel"
+    [span] = receiver.spans
+    assert span.attributes["traceglass.experiment"] == "otel"
+    assert span.resource["service.name"] == "tracking-test"
+    assert span.resource["deployment.environment"] == "test"
+    durations = [p for p in receiver.points if p.metric == "gen_ai.client.operation.duration"]
+    assert sum(p.count for p in durations) == 1
+    assert not Path(default_store_url.removeprefix("sqlite:///")).exists()
+
+
+def test_otel_traces_exporter_names_the_exporter(
+    monkeypatch: pytest.MonkeyPatch, receiver: OtlpReceiver, openai_client: Callable[..., Any], replay: ReplayServer
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "otlp_proto_http")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.endpoint + "/v1/traces")
+
+    traceglass.openai.autolog()
+    chat(openai_client, replay)
+    _flush_all()
+
+    assert [span.name for span in receiver.spans] == ["chat gpt-4o-mini"]
+    assert receiver.points == []  # no metrics exporter named, no metrics endpoint: none set up
+
+
+def test_set_tracking_uri_wins_over_otel_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: OtlpReceiver,
+    openai_client: Callable[..., Any], replay: ReplayServer,
+) -> None:
+    _otlp_env(monkeypatch, receiver)
+    url = f"sqlite:///{tmp_path / 'explicit.db'}"
+
+    traceglass.set_tracking_uri(url)
+    traceglass.openai.autolog()
+    chat(openai_client, replay)
+    _flush_all()
+
+    assert span_names(read_store(url)) == ["chat gpt-4o-mini"]
+    assert receiver.spans == []
+
+
+def test_a_server_gets_the_auth_token(
+    monkeypatch: pytest.MonkeyPatch, openai_client: Callable[..., Any], replay: ReplayServer
+) -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append((self.path, self.headers.get("Authorization")))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        monkeypatch.setenv("TRACEGLASS_AUTH_TOKEN", "s3cret")
+        traceglass.set_tracking_uri(f"http://127.0.0.1:{server.server_address[1]}")
+        traceglass.openai.autolog()
+        chat(openai_client, replay)
+        _flush_all()
+        traceglass._pipeline._reset()  # while the server listens: the exporters' last export succeeds
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert ("/v1/traces", "Bearer s3cret") in seen
+    assert ("/v1/metrics", "Bearer s3cret") in seen

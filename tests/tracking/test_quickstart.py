@@ -1,0 +1,104 @@
+"""The quickstart as a user runs it: a fresh interpreter, no server, nothing configured.
+
+    import traceglass
+    traceglass.set_experiment("quickstart")
+    traceglass.openai.autolog()
+    client.chat.completions.create(...)
+    traceglass.search_traces(experiment_names=["quickstart"])
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.replay import ReplayServer
+from tests.tracking._helpers import clean_env, read_store, run_script, serve_openai
+
+pytestmark = pytest.mark.slow
+
+QUICKSTART = """
+    import json, os
+    import openai
+    import traceglass
+
+    traceglass.set_experiment("quickstart")
+    traceglass.openai.autolog()
+
+    client = openai.OpenAI(base_url=os.environ["APP_OPENAI_BASE_URL"], api_key="k", max_retries=0)
+    reply = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Say hi"}])
+
+    df = traceglass.search_traces(experiment_names=["quickstart"])
+    row = df.iloc[0]
+    print(json.dumps({
+        "rows": len(df), "trace_id": row["trace_id"], "experiment": row["experiment"], "name": row["name"],
+        "status": row["status"], "total_tokens": int(row["total_tokens"]), "request": row["request"],
+        "response": row["response"], "tracking_uri": traceglass.get_tracking_uri(),
+    }))
+    trace = traceglass.get_trace(row["trace_id"])
+    print(json.dumps({"spans": [span.name for span in trace.spans]}))
+"""
+
+
+def test_quickstart_records_and_finds_the_call_with_no_server(tmp_path: Path, replay: ReplayServer) -> None:
+    serve_openai(replay)
+    home = tmp_path / "user"
+    env = clean_env(HOME=str(home), APP_OPENAI_BASE_URL=replay.url("/v1"))
+
+    result = run_script(tmp_path, QUICKSTART, env)
+
+    found, spans = (json.loads(line) for line in result.stdout.splitlines()[-2:])
+    store = home / ".traceglass" / "traceglass.db"
+    assert found["tracking_uri"] == f"sqlite:///{store.resolve()}"
+    assert found["rows"] == 1
+    assert found["experiment"] == "quickstart"
+    assert found["name"] == "chat gpt-4o-mini"
+    assert found["status"] == "OK"
+    assert found["total_tokens"] == 12
+    # autolog() captures content by default: the trace shows what was asked and answered.
+    assert "Say hi" in found["request"]
+    assert "Hi there!" in found["response"]
+    assert spans == {"spans": ["chat gpt-4o-mini"]}
+    assert "Traceback" not in result.stderr, result.stderr
+    # Still there for the next process.
+    [trace] = read_store(f"sqlite:///{store}")
+    assert trace.info.trace_id == found["trace_id"]
+
+
+def test_traceglass_home_moves_the_default_store(tmp_path: Path, replay: ReplayServer) -> None:
+    serve_openai(replay)
+    traceglass_home = tmp_path / "tg"
+    env = clean_env(HOME=str(tmp_path / "user"), TRACEGLASS_HOME=str(traceglass_home),
+                    APP_OPENAI_BASE_URL=replay.url("/v1"))
+
+    run_script(tmp_path, QUICKSTART, env)
+
+    assert (traceglass_home / "traceglass.db").is_file()
+    assert not (tmp_path / "user" / ".traceglass").exists()
+
+
+def test_a_short_script_is_flushed_at_exit(tmp_path: Path, replay: ReplayServer) -> None:
+    """No search, no flush call: the spans still reach the store when the interpreter exits
+    (the batch processor's 5 s delay has not elapsed)."""
+    serve_openai(replay)
+    env = clean_env(HOME=str(tmp_path / "user"), TRACEGLASS_HOME=str(tmp_path / "tg"),
+                    APP_OPENAI_BASE_URL=replay.url("/v1"))
+    script = """
+        import os
+        import openai
+        import traceglass
+
+        traceglass.set_experiment("exit")
+        traceglass.openai.autolog()
+        client = openai.OpenAI(base_url=os.environ["APP_OPENAI_BASE_URL"], api_key="k", max_retries=0)
+        for _ in range(3):
+            client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    """
+
+    run_script(tmp_path, script, env)
+
+    traces = read_store(f"sqlite:///{tmp_path / 'tg' / 'traceglass.db'}")
+    assert [t.info.experiment_name for t in traces] == ["exit"] * 3
+    assert [len(t.spans) for t in traces] == [1, 1, 1]
