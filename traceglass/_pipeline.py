@@ -53,6 +53,21 @@ class Providers:
     logger_provider: Any | None = None  # opentelemetry._logs.LoggerProvider (an unstable API)
 
 
+# A store commits once per batch, so larger batches cost less per span (end to end on SQLite:
+# ~4,100 spans/s with the SDK's 512, ~5,700 with 8,192), and a burst of spans waits in memory
+# rather than being dropped when the SDK's default queue (2,048) is full.
+_STORE_BATCH = 4096
+_STORE_QUEUE = 65536
+
+
+def _batch_processor(exporter: SpanExporter) -> BatchSpanProcessor:
+    from traceglass.exporters import LocalStoreSpanExporter
+
+    if isinstance(exporter, LocalStoreSpanExporter):
+        return BatchSpanProcessor(exporter, max_queue_size=_STORE_QUEUE, max_export_batch_size=_STORE_BATCH)
+    return BatchSpanProcessor(exporter)
+
+
 class DestinationSpanProcessor(SpanProcessor):
     """Batches ended spans to the destination's exporters; `replace()` re-aims it."""
 
@@ -62,7 +77,7 @@ class DestinationSpanProcessor(SpanProcessor):
     def replace(self, exporters: Sequence[SpanExporter]) -> None:
         """Export to `exporters` from now on; what the previous ones hold is flushed first."""
         old = self._delegates
-        self._delegates = tuple(BatchSpanProcessor(exporter) for exporter in exporters)
+        self._delegates = tuple(_batch_processor(exporter) for exporter in exporters)
         for processor in old:
             processor.shutdown()  # flushes, then stops its worker
 
