@@ -52,7 +52,7 @@ def _options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--host", default="127.0.0.1", show_default=True,
                      help="Address to listen on. Anything but loopback requires --auth-token."),
         click.option("--port", "-p", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True,
-                     help="Main HTTP port: OTLP/HTTP receivers (and the query API and UI)."),
+                     help="Main HTTP port: OTLP/HTTP receivers and the query API (/api/v1)."),
         click.option("--store", "store_url", metavar="URL",
                      help="Store URL (sqlite:///path.db, postgresql://user:pw@host/db). Default: "
                           "TRACEGLASS_TRACKING_URI when it names a store, else the local store in TRACEGLASS_HOME "

@@ -2,7 +2,7 @@
 
 They read where `get_tracking_uri()` points, after flushing the spans this process has ended, so
 a trace just recorded is found. `_backend()` is the one place that picks what answers: a store
-URL is opened directly; a traceglass server's address needs its query API.
+URL is opened directly; a traceglass server's address is asked through its query API (/api/v1).
 """
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from traceglass import _pipeline
 from traceglass._experiment import get_experiment_name
-from traceglass._tracking import get_tracking_uri, is_store_url, open_store
+from traceglass._tracking import get_tracking_uri, is_server_url, is_store_url, open_store
 
 if TYPE_CHECKING:
     import pandas
 
+    from traceglass._remote import RemoteStore
     from traceglass.collector.store import Store, Trace, TraceInfo
+
+    # What answers queries: a store opened in this process, or a server's query API.
+    Backend = Store | RemoteStore
 
 __all__ = [
     "DATAFRAME_COLUMNS",
@@ -102,7 +106,7 @@ def search_traces(
 
 
 def search_page(
-    store: Store,
+    store: Backend,
     experiment_ids: Sequence[int | str] | None = None,
     experiment_names: Sequence[str] | None = None,
     filter_string: str | None = None,
@@ -145,20 +149,24 @@ def delete_trace_tag(trace_id: str, key: str) -> None:
     _backend().delete_trace_tag(trace_id, key)
 
 
-def _backend(tracking_uri: str | None = None) -> Store:
-    """What answers queries for `tracking_uri` (default: get_tracking_uri())."""
+def _backend(tracking_uri: str | None = None) -> Backend:
+    """What answers queries for `tracking_uri` (default: get_tracking_uri()): the store for a store
+    URL, the server's query API for an http(s) address."""
     uri = tracking_uri or get_tracking_uri()
     if is_store_url(uri):
         return open_store(uri)
-    raise NotImplementedError(
-        f"The tracking URI {uri} is a traceglass server; searching it needs the server's query API, which "
-        f"this version of traceglass does not have yet. Query the server's store directly instead: "
-        f"set_tracking_uri('sqlite:////path/to/traceglass.db') or a postgresql:// URL (--tracking-uri on the CLI)."
+    if is_server_url(uri):
+        from traceglass._remote import RemoteStore
+
+        return RemoteStore(uri)
+    raise ValueError(
+        f"Unsupported tracking URI {uri!r}: use a store URL (sqlite:////path/to/traces.db, "
+        f"postgresql://user:password@host/db) or a traceglass server's address (http://127.0.0.1:5000)."
     )
 
 
 def _experiment_ids(
-    store: Store, experiment_ids: Sequence[int | str] | None, experiment_names: Sequence[str] | None
+    store: Backend, experiment_ids: Sequence[int | str] | None, experiment_names: Sequence[str] | None
 ) -> list[int] | None:
     """The ids to search: None for every experiment, [] when nothing can match."""
     known = store.experiment_names()  # one small query; the experiments' trace counts are not needed

@@ -32,6 +32,7 @@ __all__ = [
     "close_stores",
     "default_store_url",
     "get_tracking_uri",
+    "is_server_url",
     "is_store_url",
     "open_store",
     "resolve_destination",
@@ -90,6 +91,11 @@ def get_tracking_uri() -> str:
 
 def is_store_url(uri: str) -> bool:
     return _scheme(uri) in _STORE_SCHEMES
+
+
+def is_server_url(uri: str) -> bool:
+    """An http(s) address with a host: a traceglass server."""
+    return _scheme(uri) in _SERVER_SCHEMES and bool(urlsplit(uri).netloc)
 
 
 @dataclasses.dataclass(frozen=True)

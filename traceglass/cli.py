@@ -5,7 +5,7 @@
     traceglass traces export [same selection] [--all-pages] [-o FILE]
 
 `main` is a click group: further command groups (server, ui, experiments) are added to it with
-`main.add_command()`.
+`main.add_command()`. --tracking-uri takes a store URL or a traceglass server's address.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import click
 from traceglass._version import __version__
 
 if TYPE_CHECKING:
-    from traceglass.collector.store import Store, TraceInfo
+    from traceglass._query import Backend
+    from traceglass.collector.store import TraceInfo
 
 __all__ = ["main"]
 
@@ -60,8 +61,8 @@ def _selection(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Traces per page."),
         click.option("--page-token", metavar="TOKEN", help="The next_page_token of a previous page."),
         click.option("--tracking-uri", metavar="URI",
-                     help="Store URL to read (sqlite:///..., postgresql://...). Default: TRACEGLASS_TRACKING_URI, "
-                          "else the local store."),
+                     help="Store URL (sqlite:///..., postgresql://...) or server address (http://127.0.0.1:5000). "
+                          "Default: TRACEGLASS_TRACKING_URI, else the local store."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -106,13 +107,13 @@ def export(experiments: tuple[str, ...], filter_string: str | None, order_by: tu
         click.echo(f"{count} trace(s) written to {output_file.name}", err=True)
 
 
-def _store(tracking_uri: str | None) -> Store:
+def _store(tracking_uri: str | None) -> Backend:
     from traceglass._query import _backend
 
     return _backend(tracking_uri)
 
 
-def _page(store: Store, experiments: tuple[str, ...], filter_string: str | None, order_by: tuple[str, ...],
+def _page(store: Backend, experiments: tuple[str, ...], filter_string: str | None, order_by: tuple[str, ...],
           max_results: int, page_token: str | None) -> tuple[list[TraceInfo], str | None]:
     from traceglass._query import search_page
 
@@ -120,7 +121,7 @@ def _page(store: Store, experiments: tuple[str, ...], filter_string: str | None,
                        order_by=list(order_by) or None, max_results=max_results, page_token=page_token)
 
 
-def _infos(store: Store, experiments: tuple[str, ...], filter_string: str | None, order_by: tuple[str, ...],
+def _infos(store: Backend, experiments: tuple[str, ...], filter_string: str | None, order_by: tuple[str, ...],
            max_results: int, page_token: str | None, all_pages: bool) -> Iterator[TraceInfo]:
     token = page_token
     while True:
@@ -186,6 +187,7 @@ def _fit(text: str, width: int) -> str:
     return text.ljust(width) if len(text) <= width else text[: width - 1] + "…"
 
 
-from traceglass import _cli_server  # noqa: E402  (imported last: it adds `server` and `ui` to `main`)
+from traceglass import _cli_experiments, _cli_server  # noqa: E402  (imported last: they add commands to `main`)
 
 _cli_server.register(main)
+_cli_experiments.register(main)

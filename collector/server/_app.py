@@ -96,13 +96,13 @@ class Server:
         main_socket = _bind(config.host, config.port, "--port")
         sockets = [main_socket]
         self.ports["http"] = main_socket.getsockname()[1]
-        app = create_app(self.ingest, config.retry_after_seconds, config.auth_token)
+        app = create_app(self.ingest, config.retry_after_seconds, config.auth_token, store=self.store)
         by_port = {}
         if config.otlp_http_port is not None and (config.otlp_http_port != config.port or config.port == 0):
             otlp_socket = _bind(config.host, config.otlp_http_port, "--otlp-http-port")
             sockets.append(otlp_socket)
             self.ports["otlp_http"] = otlp_socket.getsockname()[1]
-            # The OTLP port serves the OTLP routes only; later routes (query API, UI) stay on the main port.
+            # The OTLP port serves the OTLP routes only; the query API (and later the UI) stay on the main port.
             by_port[self.ports["otlp_http"]] = create_app(self.ingest, config.retry_after_seconds, config.auth_token,
                                                           otlp_only=True)
         elif config.otlp_http_port is not None:

@@ -8,24 +8,30 @@ describes them.
   503 with Retry-After when the queue is full or the server is stopping, so exporters retry.
   Error bodies are a google.rpc.Status, as the specification requires.
 
-The app is built by `create_app`; further routes (the query API) are added to the same app.
+The app is built by `create_app`; the query API (`_api.py`) is added to the same app.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.rpc import code_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTracePartialSuccess
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+from traceglass.collector.store import Store
 
+from ._api import API_PREFIX, ApiError, http_error, query_router
 from ._auth import BearerAuth
 from ._ingest import EXPERIMENT_HEADER, Ingest, Outcome
 from ._payload import JSON, PROTOBUF, SIGNALS, PayloadError, encoding_of, response_type
@@ -38,11 +44,22 @@ _CODES = {400: code_pb2.INVALID_ARGUMENT, 413: code_pb2.INVALID_ARGUMENT, 415: c
           503: code_pb2.UNAVAILABLE}
 
 
+# FastAPI versions with built-in OpenTelemetry trace every request once a global provider is set.
+# A collector must not: in a process whose provider exports to this very server, each export
+# request would create a span to export, and flushing would never finish.
+_NO_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters else {}
+)
+
+
 def create_app(ingest: Ingest, retry_after_seconds: float, auth_token: str | None = None,
-               otlp_only: bool = False) -> FastAPI:
-    """The FastAPI app: the OTLP routes, plus (unless `otlp_only`, for the OTLP port) /health.
-    With a token, every route (also those added to the app later) requires it."""
-    app = FastAPI(title="traceglass", docs_url=None, redoc_url=None, openapi_url=None)
+               otlp_only: bool = False, store: Store | None = None) -> FastAPI:
+    """The FastAPI app: the OTLP routes, plus (unless `otlp_only`, for the OTLP port) /health and,
+    given a `store`, the query API with its /openapi.json. With a token, every route requires it."""
+    with_api = store is not None and not otlp_only
+    app = FastAPI(title="traceglass", docs_url=None, redoc_url=None,
+                  openapi_url="/openapi.json" if with_api else None, **_NO_TELEMETRY)
     if auth_token:
         app.add_middleware(BearerAuth, token=auth_token)
     app.include_router(otlp_router(ingest, retry_after_seconds))
@@ -51,7 +68,26 @@ def create_app(ingest: Ingest, retry_after_seconds: float, auth_token: str | Non
         async def health() -> JSONResponse:
             return JSONResponse({"status": "stopping" if ingest.closing else "ok", "queued": ingest.queue.pending})
 
+    if with_api:
+        assert store is not None
+        app.include_router(query_router(store))
+        app.add_exception_handler(ApiError, _api_error)
+        app.add_exception_handler(StarletteHTTPException, _http_error)
+
     return app
+
+
+async def _api_error(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, ApiError)
+    return error.response()
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    # Under /api the API's error body; elsewhere (OTLP, /health) FastAPI's usual answer.
+    assert isinstance(error, StarletteHTTPException)
+    if request.url.path.startswith(API_PREFIX + "/"):
+        return http_error(error)
+    return await http_exception_handler(request, error)
 
 
 def otlp_router(ingest: Ingest, retry_after_seconds: float) -> APIRouter:

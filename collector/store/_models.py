@@ -84,6 +84,12 @@ class TraceInfo:
             "metadata": dict(self.metadata),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TraceInfo:
+        """The inverse of `to_dict()` (how a query API client rebuilds a search result)."""
+        return cls(*(data.get(name) for name in TRACE_COLUMNS), experiment_name=data.get("experiment_name"),
+                   tags=dict(data.get("tags") or {}), metadata=dict(data.get("metadata") or {}))
+
 
 @dataclass(slots=True)
 class StoredSpan(SpanRecord):
@@ -103,6 +109,14 @@ class StoredSpan(SpanRecord):
         data["links"] = [_plain(dataclasses.asdict(link)) for link in self.links]
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StoredSpan:
+        """The inverse of `to_dict()`."""
+        names = {f.name for f in dataclasses.fields(cls)} - {"events", "links"}
+        return cls(**{name: value for name, value in data.items() if name in names},
+                   events=[event_from_dict(event) for event in data.get("events") or ()],
+                   links=[link_from_dict(link) for link in data.get("links") or ()])
+
 
 @dataclass(slots=True)
 class Trace:
@@ -111,6 +125,11 @@ class Trace:
 
     def to_dict(self) -> dict[str, Any]:
         return {"info": self.info.to_dict(), "spans": [span.to_dict() for span in self.spans]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trace:
+        """The inverse of `to_dict()`."""
+        return cls(TraceInfo.from_dict(data["info"]), [StoredSpan.from_dict(span) for span in data["spans"]])
 
 
 @dataclass(slots=True)

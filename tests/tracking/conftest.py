@@ -10,6 +10,7 @@ into the test's tmp_path, so nothing reaches the developer's ~/.traceglass.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,3 +68,11 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 @pytest.fixture
 def default_store_url(home: Path) -> str:
     return f"sqlite:///{(home / 'traceglass.db').resolve()}"
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

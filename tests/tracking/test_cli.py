@@ -98,11 +98,11 @@ def test_unknown_experiment_exits_2(recorded: str) -> None:
     assert "No experiment named 'nope'. Known experiments:" in result.stderr
 
 
-def test_a_server_uri_says_what_is_missing() -> None:
-    result = _run("traces", "search", "--tracking-uri", "http://127.0.0.1:5000")
+def test_an_unreachable_server_says_so(unused_port: int) -> None:
+    result = _run("traces", "search", "--tracking-uri", f"http://127.0.0.1:{unused_port}")
 
     assert result.exit_code == 1
-    assert "query API" in result.stderr
+    assert f"Cannot reach the traceglass server at http://127.0.0.1:{unused_port}" in result.stderr
 
 
 def test_no_traces() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from opentelemetry import trace
+from traceglass.collector.store import StoreError
 
 import traceglass
 from tests.replay import ReplayServer
@@ -143,7 +144,7 @@ def test_a_server_address_sends_spans_over_otlp_http(
     assert sum(p.count for p in durations) == 1  # recorded once, and flushed by the reader
     assert "/v1/logs" in receiver.paths  # the inference-details event
     assert not receiver.errors
-    with pytest.raises(NotImplementedError, match="query API"):
+    with pytest.raises(StoreError, match="is it a traceglass server"):  # an OTLP receiver has no query API
         traceglass.search_traces()
 
 
