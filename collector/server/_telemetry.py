@@ -2,7 +2,8 @@
 
 The trace store holds spans; the metrics (token usage, durations) and log events (the
 `gen_ai.client.inference.operation.details` event) that reach the server are kept as the
-protobuf requests they came in, one row each, in a table of their own next to the store's tables.
+protobuf requests they came in, one row each, in the store's `otlp_requests` table (created by
+the store's migrations like every other table).
 Nothing is lost, nothing about them is interpreted yet, and the trace schema stays untouched:
 a reader decodes a row with `ExportMetricsServiceRequest.FromString(payload)` (or the logs one).
 """
@@ -13,24 +14,11 @@ import dataclasses
 import time
 from collections.abc import Sequence
 
-from sqlalchemy import BigInteger, Column, Engine, Index, Integer, LargeBinary, MetaData, String, Table, insert, select
+from sqlalchemy import Engine, insert, select
 from traceglass.collector.store._engine import WRITE
+from traceglass.collector.store._tables import otlp_requests
 
 __all__ = ["TelemetryRequest", "TelemetryTable", "otlp_requests"]
-
-_metadata = MetaData()
-
-otlp_requests = Table(
-    "otlp_requests",
-    _metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("signal", String(16), nullable=False),  # "metrics" | "logs"
-    Column("received_ms", BigInteger, nullable=False),
-    Column("item_count", Integer, nullable=False),  # data points or log records
-    Column("experiment", String(256), nullable=True),  # the request's x-traceglass-experiment header
-    Column("payload", LargeBinary, nullable=False),  # the Export<Signal>ServiceRequest, protobuf
-)
-Index("ix_otlp_requests_signal_received", otlp_requests.c.signal, otlp_requests.c.received_ms)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,11 +31,10 @@ class TelemetryRequest:
 
 
 class TelemetryTable:
-    """The `otlp_requests` table of one database, created if missing."""
+    """The `otlp_requests` table of one store's database."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        _metadata.create_all(engine, checkfirst=True)
 
     def write(self, requests: Sequence[TelemetryRequest]) -> None:
         if not requests:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -32,6 +33,7 @@ from sqlalchemy import (
 __all__ = [
     "experiments",
     "metadata",
+    "otlp_requests",
     "resources",
     "span_attributes",
     "spans",
@@ -179,4 +181,18 @@ span_attributes = Table(
         postgresql_where=text("value_number IS NOT NULL"),
     ),
     Index(None, "span_pk"),
+)
+
+# Metrics and log requests the server received, kept whole (protobuf Export<Signal>ServiceRequest):
+# nothing about them is interpreted yet, and nothing is lost.
+otlp_requests = Table(
+    "otlp_requests",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("signal", String(16), nullable=False),  # metrics | logs
+    Column("received_ms", BigInteger, nullable=False),
+    Column("item_count", Integer, nullable=False),  # data points or log records
+    Column("experiment", String(256)),  # the request's x-traceglass-experiment header
+    Column("payload", LargeBinary, nullable=False),
+    Index(None, "signal", "received_ms"),
 )

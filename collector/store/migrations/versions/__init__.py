@@ -1,5 +1,6 @@
-"""Revisions, oldest first: 0001_initial creates the schema of `_tables.py`."""
+"""Revisions, oldest first: 0001_initial creates the trace schema, 0002_otlp_requests the table of
+the server's metrics and log requests."""
 
 # The newest revision, so that opening a store already at head needs no Alembic import (a third
 # of a second): keep it equal to the last revision's id (a test checks).
-HEAD = "0001"
+HEAD = "0002"
