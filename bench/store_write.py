@@ -129,9 +129,10 @@ def end_to_end(exporter: Any, traces: list[list[dict]], queue: int | None) -> di
 
     n_spans = sum(len(t) for t in traces)
     provider = TracerProvider(resource=Resource.create(data.RESOURCE))
-    # the batch size traceglass's pipeline gives a store exporter (traceglass/_pipeline.py)
-    provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=queue or max(2048, n_spans),
-                                                   max_export_batch_size=4096))
+    from traceglass._pipeline import STORE_EXPORT_BATCH  # what the pipeline gives a store exporter
+
+    provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=max(queue or n_spans, STORE_EXPORT_BATCH),
+                                                   max_export_batch_size=STORE_EXPORT_BATCH))
     tracer = provider.get_tracer(*data.SCOPE)
     _emit(tracer, traces[:20])  # warm-up: opens (and migrates) the store, imports, first batch
     provider.force_flush()

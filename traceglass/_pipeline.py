@@ -38,7 +38,7 @@ from traceglass._destinations import Exporters, exporter_identity, exporters_for
 from traceglass._experiment import ExperimentSpanProcessor
 from traceglass._tracking import Destination, resolve_destination
 
-__all__ = ["DestinationSpanProcessor", "Providers", "ensure", "flush", "retarget"]
+__all__ = ["STORE_EXPORT_BATCH", "DestinationSpanProcessor", "Providers", "ensure", "flush", "retarget"]
 
 _log = logging.getLogger("traceglass")
 
@@ -56,7 +56,7 @@ class Providers:
 # A store commits once per batch, so larger batches cost less per span (end to end on SQLite:
 # ~4,100 spans/s with the SDK's 512, ~5,700 with 8,192), and a burst of spans waits in memory
 # rather than being dropped when the SDK's default queue (2,048) is full.
-_STORE_BATCH = 4096
+STORE_EXPORT_BATCH = 4096
 _STORE_QUEUE = 65536
 
 
@@ -64,7 +64,7 @@ def _batch_processor(exporter: SpanExporter) -> BatchSpanProcessor:
     from traceglass.exporters import LocalStoreSpanExporter
 
     if isinstance(exporter, LocalStoreSpanExporter):
-        return BatchSpanProcessor(exporter, max_queue_size=_STORE_QUEUE, max_export_batch_size=_STORE_BATCH)
+        return BatchSpanProcessor(exporter, max_queue_size=_STORE_QUEUE, max_export_batch_size=STORE_EXPORT_BATCH)
     return BatchSpanProcessor(exporter)
 
 
