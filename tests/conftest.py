@@ -11,8 +11,16 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from traceglass.collector.store import Store
 
 from tests.otel_capture import OTelCapture
+from tests.postgres import (
+    PostgresServer,
+    PostgresUnavailable,
+    postgres_database_url,
+    postgres_server,
+    require_postgres,
+)
 from tests.replay import ReplayServer
 
 # Settings a developer may have exported that would change what the instrumentation records.
@@ -169,3 +177,39 @@ def instrument(otel: OTelCapture) -> Iterator[Callable[..., Any]]:
     for instrumentor in reversed(active):
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()
+
+
+# --- PostgreSQL: a throwaway server started once per session (tests/postgres.py). When its
+# binaries are missing, the tests that need it fail saying how to install them: they are part of
+# the suite, not optional.
+
+_TEMPLATE = "traceglass_template"
+
+
+@pytest.fixture(scope="session")
+def _postgres() -> Iterator[PostgresServer | PostgresUnavailable]:
+    try:
+        with postgres_server() as server:
+            yield server
+    except PostgresUnavailable as error:
+        yield error  # reported by each test that needs the server, as a failure
+
+
+@pytest.fixture(scope="session")
+def _postgres_template(_postgres: PostgresServer | PostgresUnavailable) -> str:
+    server = require_postgres(_postgres)
+    server.admin(f"CREATE DATABASE {_TEMPLATE}")
+    Store.open(server.url(_TEMPLATE)).close()
+    return _TEMPLATE
+
+
+@pytest.fixture
+def postgres_database(request: pytest.FixtureRequest, _postgres: PostgresServer | PostgresUnavailable) -> Iterator[str]:
+    """URL of a new, empty PostgreSQL database (dropped after the test)."""
+    yield from postgres_database_url(require_postgres(_postgres), template=None)
+
+
+@pytest.fixture
+def postgres_store_url(_postgres: PostgresServer | PostgresUnavailable, _postgres_template: str) -> Iterator[str]:
+    """URL of a migrated, empty PostgreSQL store private to the test (dropped afterwards)."""
+    yield from postgres_database_url(require_postgres(_postgres), template=_postgres_template)

@@ -12,6 +12,7 @@ install them. The server refuses to run as root, so as root every command runs a
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import pwd
 import shutil
@@ -22,6 +23,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 __all__ = ["PostgresServer", "PostgresUnavailable", "find_bin_dir", "postgres_server"]
 
@@ -137,3 +140,22 @@ def _wait_ready(server: PostgresServer, timeout: float = 30.0) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+_database_numbers = itertools.count()
+
+
+def require_postgres(postgres: PostgresServer | PostgresUnavailable) -> PostgresServer:
+    if isinstance(postgres, PostgresUnavailable):
+        pytest.fail(str(postgres), pytrace=False)
+    return postgres
+
+
+def postgres_database_url(server: PostgresServer, template: str | None) -> Iterator[str]:
+    name = f"test_{next(_database_numbers)}"
+    server.admin(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+    try:
+        yield server.url(name)
+    finally:
+        server.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+

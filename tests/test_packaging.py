@@ -43,6 +43,7 @@ SOURCE_ROOTS = {
 }
 REQUIRED_PACKAGES = (
     "traceglass",
+    "traceglass.demo",
     "traceglass.semconv",
     "traceglass.instrumentors",
     "traceglass.instrumentors.openai",
@@ -55,6 +56,7 @@ REQUIRED_PACKAGES = (
     "traceglass.collector.store.migrations",
     "traceglass.collector.store.migrations.versions",
     "traceglass.collector.server",
+    "traceglass.collector.ui",
 )
 GENERIC_NAMES = ("semconv", "instrumentors", "exporters", "collector", "tests", "bench", "collector_config")
 INSTRUMENTOR_GROUP = "opentelemetry_instrumentor"
@@ -348,3 +350,56 @@ def test_opentelemetry_instrument_loads_the_wheel(installed: Installed) -> None:
     kind, file = result.stdout.split()
     assert kind == "FunctionWrapper", result.stdout + result.stderr
     assert Path(file).is_relative_to(installed.venv_python.parent.parent)
+
+
+def test_demo_runs_from_the_wheel_with_only_openai(installed: Installed) -> None:
+    """`pip install traceglass[openai]` then `traceglass demo`: the OpenAI steps record, the others
+    say what to install."""
+    store = installed.workdir / "demo.db"
+    bindir = installed.venv_python.parent
+    env = {**installed.env, "TRACEGLASS_HOME": str(installed.workdir / "home"),
+           "NO_PROXY": ",".join(filter(None, (installed.env.get("NO_PROXY"), "127.0.0.1")))}
+    result = _run([bindir / "traceglass", "demo", "--tracking-uri", f"sqlite:///{store}"],
+                  timeout=CHECK_TIMEOUT, cwd=installed.workdir, env=env)
+    assert "needs anthropic: pip install anthropic" in result.stdout
+    assert "needs langchain-core: pip install langchain-core" in result.stdout
+    assert "4 traces recorded in experiment 'demo'." in result.stdout, result.stdout + result.stderr
+
+
+# -- the web UI: its static files ship in the wheel and the installed server serves them ------------
+
+_SERVE_UI = textwrap.dedent(
+    """
+    import json, sys, tempfile, os, urllib.request
+    from traceglass.collector.server import Server, ServerConfig
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = ServerConfig(store_url="sqlite:///" + os.path.join(tmp, "t.db"), port=0, otlp_http_port=None,
+                              grpc_port=None)
+        with Server(config) as server:
+            answers = {}
+            for path in json.loads(sys.argv[1]):
+                with urllib.request.urlopen(f"http://127.0.0.1:{server.ports['http']}{path}", timeout=10) as response:
+                    answers[path] = [response.status, response.headers["content-type"], len(response.read())]
+    print(json.dumps(answers))
+    """
+)
+
+
+def test_wheel_ships_the_web_ui_and_the_installed_server_serves_it(installed: Installed) -> None:
+    static = ROOT / "collector" / "ui" / "static"
+    assets = sorted(path.name for path in static.iterdir() if path.is_file())
+    assert {"index.html", "app.js", "trace-view.js", "trace-view.css", "favicon.svg"} <= set(assets)
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        sizes = {info.filename: info.file_size for info in wheel.infolist()}
+    missing = [name for name in assets if f"traceglass/collector/ui/static/{name}" not in sizes]
+    assert not missing, f"UI files not in the wheel (package-data in pyproject.toml?): {missing}"
+
+    paths = ["/", "/favicon.ico", *(f"/static/{name}" for name in assets)]
+    result = _run([installed.venv_python, "-c", _SERVE_UI, json.dumps(paths)], timeout=CHECK_TIMEOUT,
+                  cwd=installed.workdir, env=installed.env)
+    answers = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answers["/"][:2] == [200, "text/html; charset=utf-8"]
+    for name in assets:
+        status, _, size = answers[f"/static/{name}"]
+        assert (status, size) == (200, sizes[f"traceglass/collector/ui/static/{name}"]), name

@@ -15,6 +15,8 @@ def test_all_is_pinned():
         "autolog",
         "configure",
         "delete_trace_tag",
+        "disable_notebook_display",
+        "enable_notebook_display",
         "get_trace",
         "get_tracking_uri",
         "propagate_context_to_threads",

@@ -14,6 +14,7 @@ from ._trace import trace
 from ._trace_context import update_current_trace
 from ._tracking import get_tracking_uri, set_tracking_uri
 from ._version import __version__
+from .exporters._notebook import disable_notebook_display, enable_notebook_display
 from .semconv import SpanType
 
 __all__ = [
@@ -23,6 +24,8 @@ __all__ = [
     "autolog",
     "configure",
     "delete_trace_tag",
+    "disable_notebook_display",
+    "enable_notebook_display",
     "get_trace",
     "get_tracking_uri",
     "propagate_context_to_threads",

@@ -4,7 +4,8 @@
                       [--otlp-http-port 4318] [--forward-otlp URL]... [--auth-token T]
                       [--max-request-size 16MiB] [--max-decompressed-size 64MiB] [--queue-size N]
 
-`ui` is the same server (it will also serve the web UI).
+Both serve the web UI on the main port (http://127.0.0.1:5000/); `ui` also opens it in a browser
+(unless --no-browser).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def _options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--host", default="127.0.0.1", show_default=True,
                      help="Address to listen on. Anything but loopback requires --auth-token."),
         click.option("--port", "-p", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True,
-                     help="Main HTTP port: OTLP/HTTP receivers and the query API (/api/v1)."),
+                     help="Main HTTP port: the web UI, OTLP/HTTP receivers and the query API (/api/v1)."),
         click.option("--store", "store_url", metavar="URL",
                      help="Store URL (sqlite:///path.db, postgresql://user:pw@host/db). Default: "
                           "TRACEGLASS_TRACKING_URI when it names a store, else the local store in TRACEGLASS_HOME "
@@ -82,7 +83,7 @@ def _options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _run(host: str, port: int, store_url: str | None, grpc_port: int, otlp_http_port: int,
          forward_urls: tuple[str, ...], auth_token: str | None, max_request_size: int, max_decompressed_size: int,
-         queue_size: int, log_level: str) -> None:
+         queue_size: int, log_level: str, open_browser: bool = False) -> None:
     from traceglass._env import TrackingEnv, server_auth_token
     from traceglass._tracking import default_store_url, is_store_url
     from traceglass.collector.server import Server, ServerConfig, ServerConfigError
@@ -108,7 +109,20 @@ def _run(host: str, port: int, store_url: str | None, grpc_port: int, otlp_http_
         queue_capacity=queue_size,
     )
     try:
-        Server(config).serve_forever()
+        running = Server(config)
+        # Started before serve_forever() so that the address printed (and opened) is one that answers.
+        running.start()
+        try:
+            address = f"http://{_browser_host(host)}:{running.ports['http']}/"
+            click.echo(f"traceglass UI: {address}")
+            if open_browser and _has_display():
+                import webbrowser
+
+                webbrowser.open(address)
+        except BaseException:
+            running.stop()
+            raise
+        running.serve_forever()
     except ServerConfigError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -122,9 +136,34 @@ def server(**options: Any) -> None:
 
 @click.command()
 @_options
-def ui(**options: Any) -> None:
-    """Run the collector (the same server as `traceglass server`)."""
-    _run(**options)
+@click.option("--no-browser", is_flag=True, help="Print the UI's address without opening a browser.")
+@click.option("--demo", is_flag=True,
+              help="Once the server is up, record the example traces of `traceglass demo` into it.")
+def ui(no_browser: bool, demo: bool, **options: Any) -> None:
+    """Run the collector and open its web UI in a browser (the same server as `traceglass server`)."""
+    if demo:
+        from traceglass.demo import record_when_ready
+
+        record_when_ready(options["host"], options["port"], options["auth_token"])
+    _run(**options, open_browser=not no_browser)
+
+
+def _has_display() -> bool:
+    """Whether a graphical browser can open. Without a display (SSH, containers) Python's webbrowser
+    falls back to text browsers such as lynx, which would take over the server's terminal."""
+    import os
+    import sys
+
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("BROWSER"))
+
+
+def _browser_host(host: str) -> str:
+    """The host a browser on this machine reaches a server listening on `host` at."""
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def register(group: click.Group) -> None:

@@ -163,6 +163,9 @@ def _attach(provider: SDKTracerProvider, destination: Destination,
         provider.add_span_processor(managed.experiment)
         provider.add_span_processor(managed.destination)
         _managed[provider] = managed
+        from traceglass.exporters._notebook import attach as attach_notebook_display
+
+        attach_notebook_display(provider)  # inside a Jupyter kernel only
     _aim(provider, managed, destination, span_exporters)
     return managed
 

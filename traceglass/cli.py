@@ -191,3 +191,7 @@ from traceglass import _cli_experiments, _cli_server  # noqa: E402  (imported la
 
 _cli_server.register(main)
 _cli_experiments.register(main)
+
+from traceglass.demo import register as _register_demo  # noqa: E402
+
+_register_demo(main)

@@ -101,6 +101,9 @@ class SpanModel(BaseModel):
     dropped_events_count: int = 0
     dropped_links_count: int = 0
     span_type: str | None = None
+    truncated_attributes: list[str] = Field(
+        default_factory=list,
+        description="With max_value_length: the attributes cut to that length (GET the span for them whole)")
 
 
 class TraceModel(BaseModel):
@@ -219,13 +222,33 @@ def query_router(store: Store) -> APIRouter:
             raise ApiError(400, "INVALID_PAGE_TOKEN" if page_token else "INVALID_ARGUMENT", str(exc)) from None
         return page.to_dict()
 
-    @router.get("/traces/{trace_id}", response_model=TraceModel, responses={404: _ERRORS[404]})
-    def get_trace(trace_id: str) -> dict[str, Any]:
-        """A whole trace: its summary and every span, by start time."""
+    # exclude_unset: truncated_attributes appears only when max_value_length was asked for, so the
+    # plain answer stays exactly Trace.to_dict() (what `traceglass traces export` writes).
+    @router.get("/traces/{trace_id}", response_model=TraceModel, responses={404: _ERRORS[404]},
+                response_model_exclude_unset=True)
+    def get_trace(
+        trace_id: str,
+        max_value_length: int | None = Query(None, ge=16, description="Cut longer string attribute values"),
+    ) -> dict[str, Any]:
+        """A whole trace: its summary and every span, by start time. With max_value_length, long
+        attribute values (prompts, documents) are cut and listed in each span's truncated_attributes."""
         trace = store.get_trace(trace_id)
         if trace is None:
             raise ApiError(404, "NOT_FOUND", f"No trace with id {trace_id!r}")
-        return trace.to_dict()
+        data = trace.to_dict()
+        if max_value_length is not None:
+            for span in data["spans"]:
+                _cut_values(span, max_value_length)
+        return data
+
+    @router.get("/traces/{trace_id}/spans/{span_id}", response_model=SpanModel, responses={404: _ERRORS[404]})
+    def get_span(trace_id: str, span_id: str) -> dict[str, Any]:
+        """One span in full (what a cut value of GET /traces/{trace_id} leaves out)."""
+        trace = store.get_trace(trace_id)
+        for span in trace.spans if trace is not None else ():
+            if span.span_id == span_id:
+                return span.to_dict()
+        raise ApiError(404, "NOT_FOUND", f"No span {span_id!r} in trace {trace_id!r}")
 
     # `key:path`: a tag key may contain "/" (sent as %2F, which the router sees decoded).
     @router.put("/traces/{trace_id}/tags/{key:path}", status_code=204, response_class=Response, responses=_ERRORS)
@@ -259,6 +282,16 @@ def http_error(error: Any) -> JSONResponse:
     response = ApiError(error.status_code, codes.get(error.status_code, "ERROR"), str(error.detail)).response()
     response.headers.update(error.headers or {})
     return response
+
+
+def _cut_values(span: dict[str, Any], limit: int) -> None:
+    cut = []
+    attributes = span["attributes"]
+    for key, value in attributes.items():
+        if isinstance(value, str) and len(value) > limit:
+            attributes[key] = value[:limit]
+            cut.append(key)
+    span["truncated_attributes"] = cut
 
 
 def _name(name: str) -> str:

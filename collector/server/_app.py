@@ -29,6 +29,7 @@ from ._ingest import Ingest
 from ._payload import Limits
 from ._queue import IngestQueue
 from ._telemetry import TelemetryTable
+from ._writer_process import WriterProcess
 
 __all__ = ["Server"]
 
@@ -50,6 +51,7 @@ class Server:
         self._queue: IngestQueue | None = None
         self._forwarder: Forwarder | None = None
         self._ingest: Ingest | None = None
+        self._writer: WriterProcess | None = None
         self._uvicorn: Any = None
         self._http_thread: threading.Thread | None = None
         self._grpc: Any = None
@@ -75,8 +77,12 @@ class Server:
         config = self.config
         self.store = Store.open(config.store_url)
         self.telemetry = TelemetryTable(self.store.engine)
+        if config.writer_process:
+            self._writer = WriterProcess(config.store_url)
+            self._writer.start()
         self._queue = IngestQueue(self.store, self.telemetry, config.queue_capacity, config.batch_size,
-                                  config.queue_max_bytes)
+                                  config.queue_max_bytes,
+                                  write_prepared=self._writer.write_prepared if self._writer else None)
         self._queue.start()
         self._forwarder = Forwarder(config.forward_urls, config.forward_buffer_size)
         self._forwarder.start()
@@ -161,6 +167,8 @@ class Server:
             if self._queue.pending:
                 _log.info("traceglass server: writing %d queued items before exit", self._queue.pending)
             self._queue.close(self.config.drain_timeout_seconds)
+        if self._writer is not None:
+            self._writer.close()
         if self._forwarder is not None:
             self._forwarder.close(self.config.forward_drain_seconds)
         if self.store is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -29,9 +30,11 @@ class BearerAuth:
     """ASGI middleware answering 401 to any HTTP request without the token. Pure ASGI (not
     Starlette's BaseHTTPMiddleware) so request bodies stream through untouched."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, token: str, public: Callable[[str], bool] | None = None) -> None:
         self.app = app
         self.token = token
+        # Paths served without the token: the web UI's shell, which holds no data (see collector/ui).
+        self.public = public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,7 +45,8 @@ class BearerAuth:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
                 break
-        if token_matches(self.token, authorization):
+        if token_matches(self.token, authorization) or (
+                self.public is not None and scope.get("method") in ("GET", "HEAD") and self.public(scope["path"])):
             await self.app(scope, receive, send)
             return
         # A google.rpc.Status (16 = UNAUTHENTICATED) as JSON: readable by people and by OTLP clients.

@@ -51,7 +51,13 @@ class ServerConfig:
     # receivers answer "retry later".
     queue_capacity: int = 100_000
     queue_max_bytes: int = 256 * 1024 * 1024  # and the protobuf bytes of those requests (bounds memory)
-    batch_size: int = 1_000  # spans per store.write_spans() call
+    # Most spans per store.write_spans() call. The writer takes what is queued, so batches are
+    # small when traffic is light; under load, larger batches amortise the commit and the index
+    # pages each one rewrites (8,192 spans store ~1.6 times as fast as 1,000 on SQLite).
+    batch_size: int = 8_192
+    # Write the store from a child process (see _writer_process): the database work then gets a
+    # core of its own instead of sharing the GIL with receiving and decoding.
+    writer_process: bool = True
     retry_after_seconds: float = 1.0  # the delay suggested to exporters told to retry
     forward_buffer_size: int = 64 * 1024 * 1024  # bytes kept per forward target while it is down
     drain_timeout_seconds: float = 60.0  # how long shutdown waits for the queue to be written

@@ -8,7 +8,8 @@ describes them.
   503 with Retry-After when the queue is full or the server is stopping, so exporters retry.
   Error bodies are a google.rpc.Status, as the specification requires.
 
-The app is built by `create_app`; the query API (`_api.py`) is added to the same app.
+The app is built by `create_app`; the query API (`_api.py`) and the web UI
+(`traceglass.collector.ui`) are added to the same app, on the main port only.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from traceglass.collector.store import Store
+from traceglass.collector.ui import is_public_path, ui_router
 
 from ._api import API_PREFIX, ApiError, http_error, query_router
+from ._api_overview import overview_router
 from ._auth import BearerAuth
 from ._ingest import EXPERIMENT_HEADER, Ingest, Outcome
 from ._payload import JSON, PROTOBUF, SIGNALS, PayloadError, encoding_of, response_type
@@ -56,12 +59,13 @@ _NO_TELEMETRY: dict[str, Any] = (
 def create_app(ingest: Ingest, retry_after_seconds: float, auth_token: str | None = None,
                otlp_only: bool = False, store: Store | None = None) -> FastAPI:
     """The FastAPI app: the OTLP routes, plus (unless `otlp_only`, for the OTLP port) /health and,
-    given a `store`, the query API with its /openapi.json. With a token, every route requires it."""
+    given a `store`, the query API with its /openapi.json and the web UI. With a token, every route
+    requires it, except the UI's shell (static files, no data), which asks for the token itself."""
     with_api = store is not None and not otlp_only
     app = FastAPI(title="traceglass", docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json" if with_api else None, **_NO_TELEMETRY)
     if auth_token:
-        app.add_middleware(BearerAuth, token=auth_token)
+        app.add_middleware(BearerAuth, token=auth_token, public=is_public_path if with_api else None)
     app.include_router(otlp_router(ingest, retry_after_seconds))
     if not otlp_only:
         @app.get("/health", include_in_schema=False)
@@ -71,6 +75,8 @@ def create_app(ingest: Ingest, retry_after_seconds: float, auth_token: str | Non
     if with_api:
         assert store is not None
         app.include_router(query_router(store))
+        app.include_router(overview_router(store))
+        app.include_router(ui_router(auth_required=bool(auth_token)))
         app.add_exception_handler(ApiError, _api_error)
         app.add_exception_handler(StarletteHTTPException, _http_error)
 

@@ -4,8 +4,9 @@ Receivers `offer()` a decoded request; it is accepted only while the work not ye
 within the capacity, counted in items (spans, data points, log records) and in bytes (the
 requests' protobuf size, which bounds the memory the backlog holds), else the receiver tells the
 exporter to retry. Capacity is released when a batch is written, not when it is taken off the
-queue, so the count is the true backlog. One writer thread merges queued span requests into
-`store.write_spans()` batches.
+queue, so the count is the true backlog. Two threads write: one merges queued span requests into
+batches and prepares their rows (Python work), the other writes prepared batches (database work,
+which releases the GIL), so the next batch is ready when the previous one commits.
 
 Nothing accepted is dropped for a database that is briefly unavailable (locked, restarting): the
 writer retries such errors with backoff while the queue fills and receivers push back. A batch the
@@ -19,22 +20,24 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
-from traceglass.collector.store import SpanRecord, Store
+from traceglass.collector.store import PreparedSpans, SpanRecord, Store
 
 from ._telemetry import TelemetryRequest, TelemetryTable
+from ._writer_process import WriterUnavailable
 
 __all__ = ["IngestQueue", "SpanWork", "TelemetryWork"]
 
 _log = logging.getLogger("traceglass.server")
 
 # Errors that say the database could not be reached or was busy, not that the data is bad.
-_TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+_TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, WriterUnavailable)
 _MAX_BACKOFF = 5.0
 
 
@@ -69,8 +72,11 @@ class IngestQueue:
     """A bounded backlog of received spans, metrics and logs, written by one thread."""
 
     def __init__(self, store: Store, telemetry: TelemetryTable, capacity: int, batch_size: int,
-                 max_bytes: int = 256 * 1024 * 1024) -> None:
+                 max_bytes: int = 256 * 1024 * 1024,
+                 write_prepared: Callable[[PreparedSpans], int] | None = None) -> None:
         self._store = store
+        # Store.write_prepared, or the same in a writer process (see _writer_process).
+        self._write_prepared = write_prepared or store.write_prepared
         self._telemetry = telemetry
         self._capacity = capacity
         self._max_bytes = max_bytes
@@ -82,10 +88,15 @@ class IngestQueue:
         self._stop_retrying = False
         self._dropped = 0
         self._condition = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="traceglass-writer", daemon=True)
+        # One prepared batch waits while the previous one is written: enough to overlap the two.
+        self._prepared: queue.Queue[tuple[list[Work], PreparedSpans | None] | None] = queue.Queue(maxsize=1)
+        self._writer_done = threading.Event()
+        self._preparer = threading.Thread(target=self._prepare_loop, name="traceglass-prepare", daemon=True)
+        self._thread = threading.Thread(target=self._write_loop, name="traceglass-writer", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+        self._preparer.start()
 
     @property
     def pending(self) -> int:
@@ -126,7 +137,9 @@ class IngestQueue:
             self._condition.notify_all()
         if not self._thread.is_alive():
             return self._pending == 0
-        self._thread.join(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._preparer.join(timeout)
+        self._thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         if self._thread.is_alive():
             self._stop_retrying = True  # the database stayed down: give up on the backlog
             self._thread.join(_MAX_BACKOFF + 1)
@@ -139,26 +152,63 @@ class IngestQueue:
 
     # --- the writer thread -------------------------------------------------------------------
 
-    def _run(self) -> None:
-        while True:
-            with self._condition:
-                self._condition.wait_for(lambda: self._items or self._closed)
-                if not self._items:
-                    return  # closed and drained
-                batch = self._take()
-            written = sum(work.size for work in batch)
-            written_bytes = sum(work.nbytes for work in batch)
+    def _prepare_loop(self) -> None:
+        try:
+            while True:
+                with self._condition:
+                    self._condition.wait_for(lambda: self._items or self._closed)
+                    if not self._items:
+                        return  # closed and drained
+                    batch = self._take()
+                self._hand_over((batch, self._prepare(batch)))
+        finally:
+            self._hand_over(None)
+
+    def _prepare(self, batch: list[Work]) -> PreparedSpans | None:
+        """The batch's rows, or None when they could not be prepared now (the writer then writes
+        the batch as a whole, with its retries)."""
+        first = batch[0]
+        if not isinstance(first, SpanWork):
+            return None
+        records = [record for work in batch if isinstance(work, SpanWork) for record in work.records]
+        try:
+            return self._store.prepare_spans(records, default_experiment=first.default_experiment)
+        except Exception:
+            _log.debug("traceglass server: preparing %d spans failed; the writer retries them", len(records),
+                       exc_info=True)
+            return None
+
+    def _hand_over(self, item: tuple[list[Work], PreparedSpans | None] | None) -> None:
+        while not self._writer_done.is_set():
             try:
-                self._write(batch)
-            except _GiveUp:
+                self._prepared.put(item, timeout=0.1)
                 return
-            except Exception:  # never let the writer die: the backlog would never drain
-                _log.exception("traceglass server: unexpected error writing %d items; they are dropped.", written)
-                self._dropped += written
-            with self._condition:
-                self._pending -= written
-                self._pending_bytes -= written_bytes
-                self._condition.notify_all()
+            except queue.Full:
+                continue
+
+    def _write_loop(self) -> None:
+        try:
+            while True:
+                item = self._prepared.get()
+                if item is None:
+                    return
+                batch, prepared = item
+                written = sum(work.size for work in batch)
+                written_bytes = sum(work.nbytes for work in batch)
+                try:
+                    self._write(batch, prepared)
+                except _GiveUp:
+                    return
+                except Exception:  # never let the writer die: the backlog would never drain
+                    _log.exception("traceglass server: unexpected error writing %d items; they are dropped.",
+                                   written)
+                    self._dropped += written
+                with self._condition:
+                    self._pending -= written
+                    self._pending_bytes -= written_bytes
+                    self._condition.notify_all()
+        finally:
+            self._writer_done.set()
 
     def _take(self) -> list[Work]:
         """The next batch: consecutive span requests of one default experiment up to the batch
@@ -177,16 +227,28 @@ class IngestQueue:
             size += following.size
         return batch
 
-    def _write(self, batch: list[Work]) -> None:
+    def _write(self, batch: list[Work], prepared: PreparedSpans | None) -> None:
         first = batch[0]
         if isinstance(first, TelemetryWork):
             requests = [work.request for work in batch if isinstance(work, TelemetryWork)]
             self._retrying(lambda: self._telemetry.write(requests), len(requests), "metrics/logs requests")
             return
         records = [record for work in batch if isinstance(work, SpanWork) for record in work.records]
+
+        def write() -> int:
+            nonlocal prepared
+            if prepared is None:
+                return self._store.write_spans(records, default_experiment=first.default_experiment)
+            try:
+                return self._write_prepared(prepared)
+            except WriterUnavailable:
+                raise  # nothing was written: the same batch goes to the restarted writer
+            except _TRANSIENT:
+                prepared = None  # prepared under ids that may be stale by the time the database is back
+                raise
+
         try:
-            self._retrying(lambda: self._store.write_spans(records, default_experiment=first.default_experiment),
-                           len(records), "spans")
+            self._retrying(write, len(records), "spans")
         except _Rejected:
             self._write_one_by_one(records, first.default_experiment)
 

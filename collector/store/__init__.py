@@ -15,12 +15,14 @@ from ._filter import FilterError
 from ._models import Experiment, StoredSpan, Trace, TraceInfo, TracePage
 from ._records import EventRecord, LinkRecord, SpanRecord
 from ._store import Store
+from ._writer import PreparedSpans
 
 __all__ = [
     "EventRecord",
     "Experiment",
     "FilterError",
     "LinkRecord",
+    "PreparedSpans",
     "SpanRecord",
     "Store",
     "StoreError",

@@ -262,6 +262,18 @@ class SpanRows:
         self.user = _short(get(N.USER_ID))
 
 
+    def state(self) -> tuple[Any, ...]:
+        """The values, as a plain tuple (cheap to pickle)."""
+        return tuple(getattr(self, name) for name in SpanRows.__slots__)
+
+    @classmethod
+    def from_state(cls, state: tuple[Any, ...]) -> SpanRows:
+        rows = cls.__new__(cls)
+        for name, value in zip(SpanRows.__slots__, state, strict=True):
+            setattr(rows, name, value)
+        return rows
+
+
 def _preview(get: Any, keys: tuple[str, ...]) -> str | None:
     for key in keys:
         value = get(key)

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from traceglass.semconv import names as N
 
-from . import _query
+from . import _overview, _query
 from ._engine import WRITE, make_engine
 from ._errors import StoreError
 from ._filter import parse_filter
@@ -29,7 +29,7 @@ from ._models import (
 )
 from ._records import SpanRecord
 from ._tables import experiments, resources, spans, trace_metadata, trace_tags, traces
-from ._writer import SpanWriter
+from ._writer import PreparedSpans, SpanWriter
 
 __all__ = ["Store"]
 
@@ -93,6 +93,16 @@ class Store:
         touches are recomputed from their stored spans.
         """
         return self._writer.write(records, default_experiment)
+
+    def prepare_spans(self, records: Sequence[SpanRecord],
+                      default_experiment: str = N.DEFAULT_EXPERIMENT) -> PreparedSpans:
+        """The first half of `write_spans`, which needs no transaction: a writer that prepares
+        the next batch while the previous one is being written keeps the database busy."""
+        return self._writer.prepare(records, default_experiment)
+
+    def write_prepared(self, prepared: PreparedSpans) -> int:
+        """The second half of `write_spans`: one transaction; returns how many spans were new."""
+        return self._writer.write_prepared(prepared)
 
     # --- experiments -------------------------------------------------------------------------
 
@@ -253,6 +263,19 @@ class Store:
                 )
                 for trace_id, key, value in conn.execute(query.order_by(table.c.trace_id, table.c.key)):
                     getattr(by_id[trace_id], attribute)[key] = value
+
+    def overview(
+        self, experiment_id: int, start_ms: int | None = None, end_ms: int | None = None, max_buckets: int = 60,
+        models: bool = True,
+    ) -> _overview.Overview:
+        """Requests, latency percentiles, errors and tokens of an experiment's traces that started in
+        [start_ms, end_ms) (default: its first to its last trace), in at most `max_buckets` time
+        buckets of a round width, and per model (unless `models=False`, much quicker on large
+        experiments). `ValueError` if end_ms is not after start_ms."""
+        if not 1 <= max_buckets <= _overview.MAX_BUCKETS:
+            raise ValueError(f"max_buckets must be between 1 and {_overview.MAX_BUCKETS}, not {max_buckets!r}")
+        with self._engine.connect() as conn:
+            return _overview.overview(conn, experiment_id, start_ms, end_ms, max_buckets, models)
 
     def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
         """Set (or replace) a tag of a stored trace; `StoreError` if there is no such trace."""

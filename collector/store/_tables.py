@@ -98,6 +98,9 @@ traces = Table(
     Index(None, "experiment_id", "name"),
     Index(None, "session_id"),
     Index(None, "user_id"),
+    # An experiment's overview (_overview.py) reads its time buckets from this index alone.
+    Index("ix_traces_overview", "experiment_id", "timestamp_ms", "status", "execution_time_ms", "input_tokens",
+          "output_tokens", "trace_id"),
 )
 
 # Tags are key/value (update_current_trace(tags=[...]) strings are keys with the value "").
@@ -160,6 +163,8 @@ spans = Table(
 # their string form; sequences and long content stay in spans.attributes only). value_number is
 # the value as a number when it is one (an int or float, or a string written as a decimal
 # number), so that <, <=, >, >= are index range scans; NULL otherwise, and for NaN.
+# One row per (trace, key, value) in each written batch: filters ask which traces have a span
+# with a value, and span_pk names the first such span.
 span_attributes = Table(
     "span_attributes",
     metadata,

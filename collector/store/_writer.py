@@ -28,10 +28,10 @@ from ._engine import WRITE
 from ._records import SpanRecord
 from ._rows import SPAN_COLUMNS, SpanRows, experiment_name, resource_key
 
-__all__ = ["SpanWriter"]
+__all__ = ["PreparedSpans", "SpanWriter"]
 
 _ATTRIBUTE_COLUMNS = ("span_pk", "trace_id", "key", "value", "value_number")
-_BY_KEY_VALUE = operator.itemgetter(2, 3)
+_BY_KEY_VALUE = operator.itemgetter(2, 3)  # of a PreparedSpans.attributes row
 _CHUNK = 500  # ids per IN (...) list: well under every backend's parameter limit
 
 _AGGREGATES = text(
@@ -212,27 +212,40 @@ class SpanWriter:
     # --- batches ---------------------------------------------------------------------------
 
     def write(self, records: Sequence[SpanRecord], default_experiment: str) -> int:
-        if not records:
-            return 0
+        return self.write_prepared(self.prepare(records, default_experiment))
+
+    def prepare(self, records: Sequence[SpanRecord], default_experiment: str) -> PreparedSpans:
+        """Everything about a batch that needs no transaction: rows, experiment and resource ids
+        (created on first sight), the attribute rows in index order. A server prepares the next
+        batch while the previous one is being written."""
         unique: dict[tuple[str, str], SpanRecord] = {}
         for record in records:
             unique.setdefault((record.trace_id, record.span_id), record)  # the first copy of a span wins
         if len(unique) != len(records):
             records = list(unique.values())
+        rows = self._rows(records, default_experiment) if records else []
+        return PreparedSpans(records, default_experiment, rows)
+
+    def write_prepared(self, prepared: PreparedSpans) -> int:
+        """Write a prepared batch in one transaction; returns how many spans were new."""
+        if not prepared.rows:
+            return 0
         for attempt in range(2):
-            rows = self._rows(records, default_experiment)
             try:
-                return self._write_rows(rows)
+                return self._write_rows(prepared)
             except exc.IntegrityError:
-                # An experiment deleted (by another process) since its id was cached.
-                if attempt:
+                # An experiment deleted (by another process) since its id was cached. Without its
+                # records (a batch prepared in another process) the batch cannot be prepared again
+                # here: the caller's writer, which holds the cache, has to.
+                if attempt or not prepared.records:
                     raise
                 self.forget_experiments()
+                prepared = self.prepare(prepared.records, prepared.default_experiment)
             except Exception as error:  # the driver's own error when COPY refuses a NUL
                 if not _is_encoding_error(error):
                     raise
-                _scrub(rows)
-                return self._write_rows(rows)
+                _scrub(prepared.rows)
+                return self._write_rows(PreparedSpans(prepared.records, prepared.default_experiment, prepared.rows))
         raise AssertionError("unreachable")
 
     def _rows(self, records: Sequence[SpanRecord], default_experiment: str) -> list[SpanRows]:
@@ -260,7 +273,8 @@ class SpanWriter:
             for record, name, digest in zip(records, names, span_digests, strict=True)
         ]
 
-    def _write_rows(self, rows: list[SpanRows]) -> int:
+    def _write_rows(self, prepared: PreparedSpans) -> int:
+        rows = prepared.rows
         trace_ids = sorted({rows_of_span.row[0] for rows_of_span in rows})
         with self._engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
             if self._postgres:
@@ -268,18 +282,20 @@ class SpanWriter:
             existing: set[tuple[str, str]] = set()
             for chunk in _chunks(trace_ids):
                 existing.update((tid, sid) for tid, sid in conn.execute(_EXISTING, {"trace_ids": chunk}))
-            new = [r for r in rows if (r.row[0], r.row[1]) not in existing] if existing else rows
-            if not new:
+            positions = ([i for i, r in enumerate(rows) if (r.row[0], r.row[1]) not in existing] if existing
+                         else range(len(rows)))
+            if not positions:
                 return 0
+            new = [rows[i] for i in positions] if existing else rows
             ids = self._allocate_ids(conn, len(new))
-            numbered = list(zip(ids, new, strict=True))
-            self._insert(conn, "spans", ("id", *SPAN_COLUMNS), [(pk, *r.row) for pk, r in numbered])
+            self._insert(conn, "spans", ("id", *SPAN_COLUMNS), [(pk, *r.row) for pk, r in zip(ids, new, strict=True)])
             if not self._postgres:
                 # The full-text index, for the whole batch in one statement (see the migration).
                 conn.execute(_SQLITE_INDEX_TEXT, {"first": ids[0], "last": ids[-1]})
-            attributes = [(pk, r.row[0], *attribute) for pk, r in numbered for attribute in r.attributes]
+            pk_at = dict(zip(positions, ids, strict=True)) if existing else ids
+            attributes = [(pk_at[i], trace_id, key, value, number)
+                          for i, trace_id, key, value, number in prepared.attributes if not existing or i in pk_at]
             if attributes:
-                attributes.sort(key=_BY_KEY_VALUE)  # walks the (key, value, trace_id) index in order
                 self._insert(conn, "span_attributes", _ATTRIBUTE_COLUMNS, attributes)
             affected = sorted({r.row[0] for r in new})
             for chunk in _chunks(affected):
@@ -346,6 +362,43 @@ class SpanWriter:
             conn.execute(_TAGS, list(tags.values()))
         if metadata:
             conn.execute(_METADATA, list(metadata.values()))
+
+
+class PreparedSpans:
+    """A batch of spans as rows (see `SpanWriter.prepare`). `attributes` holds the batch's
+    span_attributes rows as (position of the span in `rows`, trace id, key, value, number), one
+    per (trace, key, value), sorted by key and value so that inserting them walks the
+    (key, value, trace_id) index in order: filters ask which traces have a span with a value, the
+    spans of a trace repeat most of their values (operation, provider, model, server), and the
+    copies would only make every write and every index page larger."""
+
+    __slots__ = ("attributes", "default_experiment", "records", "rows")
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        # What writing needs, for a writer in another process: not the records it came from.
+        return (self.default_experiment, [r.state() for r in self.rows], self.attributes)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.default_experiment, rows, self.attributes = state
+        self.rows = [SpanRows.from_state(r) for r in rows]
+        self.records = []
+
+    def __init__(self, records: Sequence[SpanRecord], default_experiment: str, rows: list[SpanRows]) -> None:
+        self.records = records
+        self.default_experiment = default_experiment
+        self.rows = rows
+        attributes: list[tuple[int, str, str, str, float | None]] = []
+        seen: set[tuple[str, str, str]] = set()
+        add = seen.add
+        for position, rows_of_span in enumerate(rows):
+            trace_id = rows_of_span.row[0]
+            for key, value, number in rows_of_span.attributes:
+                identity = (trace_id, key, value)
+                if identity not in seen:
+                    add(identity)
+                    attributes.append((position, trace_id, key, value, number))
+        attributes.sort(key=_BY_KEY_VALUE)
+        self.attributes = attributes
 
 
 def _is_encoding_error(error: BaseException) -> bool:

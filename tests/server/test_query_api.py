@@ -247,8 +247,9 @@ def test_openapi_documents_every_query_route(server: Server) -> None:
     assert routes == {
         (f"{API}/experiments", "get"), (f"{API}/experiments", "post"),
         (f"{API}/experiments/{{experiment_id}}", "patch"), (f"{API}/experiments/{{experiment_id}}", "delete"),
+        (f"{API}/experiments/{{experiment_id}}/overview", "get"),
         (f"{API}/traces", "get"), (f"{API}/traces", "delete"),
-        (f"{API}/traces/{{trace_id}}", "get"),
+        (f"{API}/traces/{{trace_id}}", "get"), (f"{API}/traces/{{trace_id}}/spans/{{span_id}}", "get"),
         (f"{API}/traces/{{trace_id}}/tags/{{key}}", "put"), (f"{API}/traces/{{trace_id}}/tags/{{key}}", "delete"),
     }
     schemas = document["components"]["schemas"]

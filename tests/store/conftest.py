@@ -1,61 +1,17 @@
 """Store fixtures: every test that takes `store_url` (or `store`) runs on SQLite and on PostgreSQL.
 
-PostgreSQL comes from a throwaway server started once per test session (tests/postgres.py). A
-template database is migrated once; each test gets its own copy (CREATE DATABASE ... TEMPLATE),
-dropped afterwards. When the server binaries are missing the PostgreSQL tests fail, saying how
-to install them: they are part of the suite, not optional.
+PostgreSQL comes from the session's throwaway server (tests/conftest.py): each test gets its own
+copy of a migrated template database, dropped afterwards.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 
 import pytest
 from traceglass.collector.store import Store
 
-from tests.postgres import PostgresServer, PostgresUnavailable, postgres_server
-
-_TEMPLATE = "traceglass_template"
-_numbers = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def _postgres() -> Iterator[PostgresServer | PostgresUnavailable]:
-    try:
-        with postgres_server() as server:
-            yield server
-    except PostgresUnavailable as error:
-        yield error  # reported by each test that needs the server, as a failure
-
-
-def _server(postgres: PostgresServer | PostgresUnavailable) -> PostgresServer:
-    if isinstance(postgres, PostgresUnavailable):
-        pytest.fail(str(postgres), pytrace=False)
-    return postgres
-
-
-@pytest.fixture(scope="session")
-def _postgres_template(_postgres: PostgresServer | PostgresUnavailable) -> str:
-    server = _server(_postgres)
-    server.admin(f"CREATE DATABASE {_TEMPLATE}")
-    Store.open(server.url(_TEMPLATE)).close()
-    return _TEMPLATE
-
-
-@pytest.fixture
-def postgres_database(request: pytest.FixtureRequest, _postgres: PostgresServer | PostgresUnavailable) -> Iterator[str]:
-    """URL of a new, empty PostgreSQL database (dropped after the test)."""
-    yield from _database(_server(_postgres), template=None)
-
-
-def _database(server: PostgresServer, template: str | None) -> Iterator[str]:
-    name = f"test_{next(_numbers)}"
-    server.admin(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
-    try:
-        yield server.url(name)
-    finally:
-        server.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+from tests.postgres import postgres_database_url, require_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -69,9 +25,9 @@ def store_url(backend: str, request: pytest.FixtureRequest, tmp_path_factory: py
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('store')}/traceglass.db"
         return
-    server = _server(request.getfixturevalue("_postgres"))
+    server = require_postgres(request.getfixturevalue("_postgres"))
     template = request.getfixturevalue("_postgres_template")
-    yield from _database(server, template)
+    yield from postgres_database_url(server, template)
 
 
 @pytest.fixture
@@ -80,7 +36,7 @@ def empty_url(backend: str, request: pytest.FixtureRequest, tmp_path_factory: py
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('store')}/new/dir/traceglass.db"
         return
-    yield from _database(_server(request.getfixturevalue("_postgres")), template=None)
+    yield from postgres_database_url(require_postgres(request.getfixturevalue("_postgres")), template=None)
 
 
 @pytest.fixture
