@@ -31,7 +31,7 @@ from ._rows import SPAN_COLUMNS, SpanRows, experiment_name, resource_key
 __all__ = ["PreparedSpans", "SpanWriter"]
 
 _ATTRIBUTE_COLUMNS = ("span_pk", "trace_id", "key", "value", "value_number")
-_BY_KEY_VALUE = operator.itemgetter(2, 3)  # of a PreparedSpans.attributes row
+_BY_KEY_VALUE = operator.itemgetter(2, 3)  # of a PreparedSpans.attribute_rows() row
 _CHUNK = 500  # ids per IN (...) list: well under every backend's parameter limit
 
 _AGGREGATES = text(
@@ -294,7 +294,8 @@ class SpanWriter:
                 conn.execute(_SQLITE_INDEX_TEXT, {"first": ids[0], "last": ids[-1]})
             pk_at = dict(zip(positions, ids, strict=True)) if existing else ids
             attributes = [(pk_at[i], trace_id, key, value, number)
-                          for i, trace_id, key, value, number in prepared.attributes if not existing or i in pk_at]
+                          for i, trace_id, key, value, number in prepared.attribute_rows()
+                          if not existing or i in pk_at]
             if attributes:
                 self._insert(conn, "span_attributes", _ATTRIBUTE_COLUMNS, attributes)
             affected = sorted({r.row[0] for r in new})
@@ -365,32 +366,35 @@ class SpanWriter:
 
 
 class PreparedSpans:
-    """A batch of spans as rows (see `SpanWriter.prepare`). `attributes` holds the batch's
-    span_attributes rows as (position of the span in `rows`, trace id, key, value, number), one
-    per (trace, key, value), sorted by key and value so that inserting them walks the
-    (key, value, trace_id) index in order: filters ask which traces have a span with a value, the
-    spans of a trace repeat most of their values (operation, provider, model, server), and the
-    copies would only make every write and every index page larger."""
+    """A batch of spans as rows (see `SpanWriter.prepare`), ready for one transaction."""
 
-    __slots__ = ("attributes", "default_experiment", "records", "rows")
-
-    def __getstate__(self) -> tuple[Any, ...]:
-        # What writing needs, for a writer in another process: not the records it came from.
-        return (self.default_experiment, [r.state() for r in self.rows], self.attributes)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self.default_experiment, rows, self.attributes = state
-        self.rows = [SpanRows.from_state(r) for r in rows]
-        self.records = []
+    __slots__ = ("default_experiment", "records", "rows")
 
     def __init__(self, records: Sequence[SpanRecord], default_experiment: str, rows: list[SpanRows]) -> None:
         self.records = records
         self.default_experiment = default_experiment
         self.rows = rows
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        # What writing needs, for a writer in another process: not the records it came from.
+        return (self.default_experiment, [r.state() for r in self.rows])
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.default_experiment, rows = state
+        self.rows = [SpanRows.from_state(r) for r in rows]
+        self.records = []
+
+    def attribute_rows(self) -> list[tuple[int, str, str, str, float | None]]:
+        """The batch's span_attributes rows as (position of the span in `rows`, trace id, key,
+        value, number), one per (trace, key, value), sorted by key and value so that inserting
+        them walks the (key, value, trace_id) index in order. Filters ask which traces have a span
+        with a value; the spans of a trace repeat most of their values (operation, provider,
+        model, server), and the copies would only make every write and every index page larger.
+        Computed by the writer (in a writer process, off the receiving process's interpreter)."""
         attributes: list[tuple[int, str, str, str, float | None]] = []
         seen: set[tuple[str, str, str]] = set()
         add = seen.add
-        for position, rows_of_span in enumerate(rows):
+        for position, rows_of_span in enumerate(self.rows):
             trace_id = rows_of_span.row[0]
             for key, value, number in rows_of_span.attributes:
                 identity = (trace_id, key, value)
@@ -398,7 +402,7 @@ class PreparedSpans:
                     add(identity)
                     attributes.append((position, trace_id, key, value, number))
         attributes.sort(key=_BY_KEY_VALUE)
-        self.attributes = attributes
+        return attributes
 
 
 def _is_encoding_error(error: BaseException) -> bool:
