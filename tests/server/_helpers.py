@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from traceglass.collector.server import Server
 from traceglass.collector.store import Store
 
@@ -83,3 +84,13 @@ def write_lock(store_url: str) -> Iterator[threading.Event]:
     finally:
         release.set()
         thread.join()
+
+
+def protobuf_request(first: int, count: int) -> bytes:
+    """An ExportTraceServiceRequest of `count` one-span traces, numbered from `first` (ids and names)."""
+    request = ExportTraceServiceRequest()
+    spans = request.resource_spans.add().scope_spans.add().spans
+    for number in range(first, first + count):
+        spans.add(trace_id=number.to_bytes(16, "big"), span_id=number.to_bytes(8, "big"), name=f"span {number}",
+                  start_time_unix_nano=1, end_time_unix_nano=2)
+    return request.SerializeToString()

@@ -13,22 +13,12 @@ import pytest
 from google.rpc import error_details_pb2
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from traceglass.collector.server import Server
 
-from tests.server._helpers import StartServer, post, url, write_lock, written
-
-
-def _request(first_span: int, count: int) -> bytes:
-    request = ExportTraceServiceRequest()
-    spans = request.resource_spans.add().scope_spans.add().spans
-    for number in range(first_span, first_span + count):
-        spans.add(trace_id=number.to_bytes(16, "big"), span_id=number.to_bytes(8, "big"), name=f"s{number}",
-                  start_time_unix_nano=1, end_time_unix_nano=2)
-    return request.SerializeToString()
+from tests.server._helpers import StartServer, post, protobuf_request, url, write_lock, written
 
 
 def _spans(prefix: str, count: int) -> list[ReadableSpan]:
@@ -51,16 +41,16 @@ def test_full_queue_answers_retry_and_exporters_deliver_later(start_server: Star
     server = start_server(queue_capacity=5, batch_size=5, retry_after_seconds=0.2)
     protobuf = {"Content-Type": "application/x-protobuf"}
     with write_lock(store_url) as release:
-        assert post(url(server), _request(1, 5), protobuf)[0] == 200  # fills the queue; the writer is stuck
+        assert post(url(server), protobuf_request(1, 5), protobuf)[0] == 200  # fills the queue; the writer is stuck
 
-        status, headers, _ = post(url(server), _request(6, 1), protobuf)
+        status, headers, _ = post(url(server), protobuf_request(6, 1), protobuf)
         assert status == 503
         assert headers["retry-after"] == "1"  # whole seconds, at least one
 
         with grpc.insecure_channel(f"127.0.0.1:{server.ports['grpc']}") as channel:
             export = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
             with pytest.raises(grpc.RpcError) as error:
-                export(_request(7, 1), timeout=10)
+                export(protobuf_request(7, 1), timeout=10)
         assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         trailers = dict(error.value.trailing_metadata())
         delay = error_details_pb2.RetryInfo.FromString(trailers["google.rpc.retryinfo-bin"]).retry_delay
@@ -86,6 +76,6 @@ def test_full_queue_answers_retry_and_exporters_deliver_later(start_server: Star
 
     assert results == {"http": SpanExportResult.SUCCESS, "grpc": SpanExportResult.SUCCESS}
     names = _stored_names(server)
-    assert {f"s{number}" for number in range(1, 6)} <= names
+    assert {f"span {number}" for number in range(1, 6)} <= names
     assert {span.name for batch in batches.values() for span in batch} <= names
     assert server.ingest.queue.dropped == 0

@@ -14,10 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from traceglass.collector.store import Store
 
-from tests.server._helpers import post, write_lock
+from tests.server._helpers import post, protobuf_request, write_lock
 
 pytestmark = pytest.mark.slow
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
@@ -72,14 +71,6 @@ def run_server(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
         process.communicate()
 
 
-def _request(first: int, count: int) -> bytes:
-    request = ExportTraceServiceRequest()
-    spans = request.resource_spans.add().scope_spans.add().spans
-    for number in range(first, first + count):
-        spans.add(trace_id=number.to_bytes(16, "big"), span_id=number.to_bytes(8, "big"), name=f"span {number}",
-                  start_time_unix_nano=1, end_time_unix_nano=2)
-    return request.SerializeToString()
-
 
 def _span_count(store_url: str) -> int:
     with Store.open(store_url) as store:
@@ -90,10 +81,11 @@ def test_sigterm_writes_every_acknowledged_span(run_server, tmp_path: Path) -> N
     store_url = f"sqlite:///{tmp_path / 'traces.db'}"
     token = {"Authorization": "Bearer from-env"}
     running = run_server(store_url, env=_environment(tmp_path, TRACEGLASS_AUTH_TOKEN="from-env"), headers=token)
-    assert post(f"{running.base}/v1/traces", _request(1, 1), PROTOBUF)[0] == 401  # the token came from the env
+    assert post(f"{running.base}/v1/traces", protobuf_request(1, 1), PROTOBUF)[0] == 401  # the token came from the env
     with write_lock(store_url) as release:  # the writer cannot write: everything stays queued
         for batch in range(20):
-            status, _, _ = post(f"{running.base}/v1/traces", _request(batch * 25 + 1, 25), {**PROTOBUF, **token})
+            body = protobuf_request(batch * 25 + 1, 25)
+            status, _, _ = post(f"{running.base}/v1/traces", body, {**PROTOBUF, **token})
             assert status == 200
         running.process.send_signal(signal.SIGTERM)
         time.sleep(0.5)

@@ -6,34 +6,23 @@ import multiprocessing
 import os
 import signal
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
-from tests.server._helpers import StartServer, post, url, written
+from tests.server._helpers import StartServer, post, protobuf_request, url, written
 
 
 def _writers() -> list[multiprocessing.Process]:
     return [child for child in multiprocessing.active_children() if child.name == "traceglass-store-writer"]
 
 
-def _request(first: int, count: int) -> bytes:
-    request = ExportTraceServiceRequest()
-    spans = request.resource_spans.add().scope_spans.add().spans
-    for number in range(first, first + count):
-        spans.add(trace_id=number.to_bytes(16, "big"), span_id=number.to_bytes(8, "big"), name=f"s{number}",
-                  start_time_unix_nano=1, end_time_unix_nano=2)
-    return request.SerializeToString()
-
-
 def test_a_killed_writer_process_is_replaced_and_nothing_is_lost(start_server: StartServer) -> None:
     server = start_server()
     protobuf = {"Content-Type": "application/x-protobuf"}
-    assert post(url(server), _request(1, 100), protobuf)[0] == 200
+    assert post(url(server), protobuf_request(1, 100), protobuf)[0] == 200
     written(server)
     (writer,) = _writers()
     os.kill(writer.pid, signal.SIGKILL)
     writer.join(5)
 
-    assert post(url(server), _request(101, 100), protobuf)[0] == 200
+    assert post(url(server), protobuf_request(101, 100), protobuf)[0] == 200
     store = written(server)
     assert sum(experiment.trace_count for experiment in store.list_experiments()) == 200
     assert len(_writers()) == 1 and _writers()[0].pid != writer.pid
@@ -43,7 +32,7 @@ def test_the_writer_process_ignores_interrupts_and_exits_with_the_server(start_s
     server = start_server()
     (writer,) = _writers()
     os.kill(writer.pid, signal.SIGINT)  # a Ctrl-C reaches the whole process group
-    assert post(url(server), _request(1, 10), {"Content-Type": "application/x-protobuf"})[0] == 200
+    assert post(url(server), protobuf_request(1, 10), {"Content-Type": "application/x-protobuf"})[0] == 200
     written(server)
     assert writer.is_alive()
     server.stop()
