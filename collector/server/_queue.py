@@ -150,7 +150,7 @@ class IngestQueue:
             return False
         return True
 
-    # --- the writer thread -------------------------------------------------------------------
+    # --- the writer threads ------------------------------------------------------------------
 
     def _prepare_loop(self) -> None:
         try:
