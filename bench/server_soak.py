@@ -29,6 +29,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -294,6 +295,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if pg is not None:
             pg.drop_database("soak")
             pg.stop_if_started()
+        if args.keep:
+            print(f"store and server log kept in {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)  # a 10-minute run leaves gigabytes
 
 
 def _wait_healthy(port: int, server: subprocess.Popen) -> None:
@@ -367,6 +372,7 @@ def main() -> None:
     parser.add_argument("--protocol", choices=("http", "grpc"), default="http")
     parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--bodies", type=int, default=12, help="distinct pre-encoded requests per sender")
+    parser.add_argument("--keep", action="store_true", help="keep the store and the server log")
     parser.add_argument("--json", help="write the result here")
     parser.add_argument("--md", help="append the result as a Markdown table here")
     args = parser.parse_args()
