@@ -13,10 +13,17 @@ The handler is added to every callback manager by wrapping `BaseCallbackManager.
 `generate()` over several prompts starts all its runs before the first call; wrapping
 `BaseChatModel._(a)generate_with_cache` makes each run current during its own call, so the provider
 call inside still merges into it.
+
+LangChain runs a runnable's own code (a RunnableLambda's function, a tool, a LangGraph node) in a
+copy of the caller's context that it prepares in `_set_config_context`; wrapping that function
+makes the run's span current in that copy, so a provider call made there nests under the run. The
+copy is discarded afterwards, so nothing leaks into the caller's context, also when a batch starts
+many runs at once.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any
 
@@ -33,6 +40,8 @@ _MODULE = "langchain_core.callbacks.base"
 _METHOD = "BaseCallbackManager.__init__"
 _CHAT_MODULE = "langchain_core.language_models.chat_models"
 _CHAT_CALLS = ("BaseChatModel._generate_with_cache", "BaseChatModel._agenerate_with_cache")
+# Where LangChain, and LangGraph for its nodes, set up the context a runnable's code runs in.
+_CONFIG_CONTEXTS = ("langchain_core.runnables.config", "langgraph._internal._runnable")
 
 
 class LangChainInstrumentor(GenAIInstrumentor):
@@ -87,9 +96,26 @@ class LangChainInstrumentor(GenAIInstrumentor):
                 if token is not None:
                     otel_context.detach(token)
 
+        def config_context(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            result = wrapped(*args, **kwargs)
+            try:  # runs inside the copy LangChain made for the runnable's code: attach, never detach
+                context = handler.step_context(args[0] if args else kwargs.get("config"))
+                if context is not None:
+                    otel_context.attach(context)
+            except Exception:  # never break the app
+                pass
+            return result
+
         wrap_function_wrapper(_MODULE, _METHOD, init)
         for method, wrapper in zip(_CHAT_CALLS, (generate, agenerate), strict=True):
             wrap_function_wrapper(_CHAT_MODULE, method, wrapper)
+        self._config_modules = []
+        for module in _CONFIG_CONTEXTS:
+            try:
+                wrap_function_wrapper(module, "_set_config_context", config_context)
+                self._config_modules.append(module)
+            except (ImportError, AttributeError):  # LangGraph not installed, or another version's layout
+                _log.debug("traceglass: %s._set_config_context not wrapped", module, exc_info=True)
         self._wrapped = True
 
     def _uninstrument(self, **kwargs: Any) -> None:
@@ -100,5 +126,7 @@ class LangChainInstrumentor(GenAIInstrumentor):
             unwrap(base.BaseCallbackManager, "__init__")
             for method in _CHAT_CALLS:
                 unwrap(chat_models.BaseChatModel, method.split(".")[1])
+            for module in self._config_modules:
+                unwrap(importlib.import_module(module), "_set_config_context")
             self._wrapped = False
         super()._uninstrument(**kwargs)

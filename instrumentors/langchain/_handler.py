@@ -7,6 +7,8 @@ it nests under the application's own spans.
 While a chat/LLM run is open its invocation is made current (attached in `on_*_start`, which runs
 inline in the caller's context, restored in `on_llm_end/error`): a provider instrumentor's call
 inside it then merges into it instead of opening a second span (see traceglass.semconv nesting).
+The code a chain, tool or retriever runs (a RunnableLambda's function, a LangGraph node) runs with
+that run's span current (`step_context`, see the instrumentor), so what it calls nests under it.
 """
 
 from __future__ import annotations
@@ -247,6 +249,15 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
         its own model call (None when the run attached its context at start, or is unknown)."""
         run = self._runs.get(getattr(run_manager, "run_id", None))  # type: ignore[arg-type]
         if run is None or run.attached is not None or not isinstance(run.handle, InvocationHandle):
+            return None
+        return run.handle.context()
+
+    def step_context(self, config: Any) -> otel_context.Context | None:
+        """The context of the chain, tool or retriever run whose child config `config` is (its
+        callbacks name the run as their parent), for the code LangChain runs inside that run."""
+        callbacks = config.get("callbacks") if isinstance(config, dict) else None
+        run = self._runs.get(getattr(callbacks, "parent_run_id", None))  # type: ignore[arg-type]
+        if run is None or not isinstance(run.handle, StepHandle):
             return None
         return run.handle.context()
 
