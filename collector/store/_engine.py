@@ -27,10 +27,11 @@ __all__ = ["WRITE", "make_engine"]
 WRITE = "traceglass_write"
 
 _SQLITE_PRAGMAS = (
+    # First: switching a new database to WAL needs a lock that another opener may hold.
+    "PRAGMA busy_timeout=5000",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
     # Up to 64 MiB of pages in memory (allocated as used): the indexes a batch writes into stay
     # cached rather than being read back from the file at each batch.
     "PRAGMA cache_size=-65536",

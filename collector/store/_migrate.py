@@ -7,7 +7,9 @@ that is already at head costs one query of `alembic_version` and imports no Alem
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +27,7 @@ __all__ = ["alembic_config", "head_revision", "upgrade"]
 _SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
 # Any constant works: it serialises concurrent first opens of one PostgreSQL database.
 _PG_MIGRATION_LOCK = 0x7472_6163_6567_6C61  # "tracegla"
+_MIGRATION_WAIT_MS = 120_000
 
 
 def alembic_config() -> Config:
@@ -48,7 +51,7 @@ def upgrade(engine: Engine) -> None:
     head = head_revision()
     if _current_revision(engine) == head:
         return
-    with engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
+    with engine.connect().execution_options(**{WRITE: True}) as connection, _patient(connection), connection.begin():
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         current = _read_version(connection)
@@ -64,6 +67,23 @@ def upgrade(engine: Engine) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextlib.contextmanager
+def _patient(connection: Connection) -> Iterator[None]:
+    """On SQLite, wait for the write lock as long as another opener's migration takes (creating a
+    store on a busy machine can take longer than the usual busy timeout), then restore it."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    (usual,) = raw.execute("PRAGMA busy_timeout").fetchone()
+    raw.execute(f"PRAGMA busy_timeout={_MIGRATION_WAIT_MS}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={int(usual)}")
 
 
 def _current_revision(engine: Engine) -> str | None:
