@@ -27,7 +27,8 @@ _SPANS = "SELECT count(*) FROM spans"
 class Traceglass(Target):
     name = "traceglass"
     description = ("traceglass server (`traceglass server`, SQLite store in WAL mode, defaults otherwise: "
-                   "spans are acknowledged once in its bounded queue, written by one batch writer)")
+                   "spans are acknowledged once in its bounded queue, then written in batches of up to 8,192 "
+                   "by a writer process)")
     requirements = ["traceglass"]
     protocols = ("http", "http-json", "grpc")
     dists = ("traceglass", "sqlalchemy", "fastapi", "starlette", "uvicorn", "grpcio", "protobuf",
