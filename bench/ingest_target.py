@@ -8,12 +8,14 @@ Arize Phoenix and the MLflow tracking server.
 Two targets: `traceglass` (the default SQLite store) and `traceglass-pg` (a PostgreSQL server
 started inside the run's directory from the Debian binaries, as the test suite does). The store is
 counted in its own database; `verify` reads three traces back through the query API.
+INGEST_TRACEGLASS_ARGS adds options to the server command line (`--queue-size 16384`).
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import shlex
 import shutil
 import subprocess
 import time
@@ -41,7 +43,7 @@ class Traceglass(Target):
     def command(self, s):
         return [s.bin("traceglass"), "server", "--host", "127.0.0.1", "--port", str(s.port("http")),
                 "--grpc-port", str(s.port("grpc")), "--otlp-http-port", "0", "--store", self.store_url(s),
-                "--log-level", "warning"]
+                "--log-level", "warning", *shlex.split(os.environ.get("INGEST_TRACEGLASS_ARGS", ""))]
 
     def env(self, s):
         return {"TRACEGLASS_HOME": s.path("home")}

@@ -48,8 +48,11 @@ class ServerConfig:
     max_request_size: int = DEFAULT_MAX_REQUEST_SIZE
     max_decompressed_size: int = DEFAULT_MAX_DECOMPRESSED_SIZE
     # Spans (or log records / metric data points) received but not yet written; past this the
-    # receivers answer "retry later".
-    queue_capacity: int = 100_000
+    # receivers answer "retry later". Two full batches: a span waits at most about two batch
+    # writes (under 2 s on SQLite), and a backlog the writer cannot clear soon is left with the
+    # exporters, which retry, rather than held here (decoding it early would also take CPU the
+    # writer's feeder needs).
+    queue_capacity: int = 16_384
     queue_max_bytes: int = 256 * 1024 * 1024  # and the protobuf bytes of those requests (bounds memory)
     # Most spans per store.write_spans() call. The writer takes what is queued, so batches are
     # small when traffic is light; under load, larger batches amortise the commit and the index

@@ -9,7 +9,7 @@ rank ceil(p * n) of the n sorted durations): exact, and computed by the database
 functions, so only a few rows per bucket or model reach Python, on SQLite and PostgreSQL alike.
 
 The time buckets are read from one covering index of `traces` (migration 0003); the figures per
-model cost one span row per call, found trace by trace through the (span_type, trace_id) index.
+model cost a read of each trace's spans, found trace by trace through the (trace_id, span_id) index.
 """
 
 from __future__ import annotations
@@ -272,7 +272,7 @@ def _models(
     conn: Connection, in_range: Any, bucket: Any, origin: int, width: int
 ) -> tuple[list[ModelStats], list[ModelBucket]]:
     dialect = conn.dialect.name
-    # Each trace's model calls through the (span_type, trace_id) index; the model is read from the
+    # Each trace's model calls through the (trace_id, span_id) index; the model is read from the
     # call's own attributes (the indexed attribute rows keep one span per trace and value).
     joined = _OrderedJoin(
         traces, spans, and_(spans.c.trace_id == traces.c.trace_id, spans.c.span_type.in_(MODEL_CALL_TYPES))

@@ -17,6 +17,10 @@ Semantics shared by both databases:
   a decimal number such as '12' or '1e400'; NaN and text such as 'gpt-4o' never match; infinities
   compare as the largest and smallest numbers); ``=``/``!=``/IN with a number match the
   value's usual string forms (``5`` matches ``5`` and ``5.0``).
+- Content attributes (prompts, completions, tool arguments and results: _rows.CONTENT_KEYS)
+  compare as text, whatever their length; their words are looked up in the full-text index, so,
+  as with trace.text, only the first TEXT_LENGTH characters of a span's content are found by a
+  pattern's words. ``<``, ``<=``, ``>``, ``>=`` never match them.
 - Sorting puts NULLs first in ascending and last in descending order; ties are broken by trace_id.
 """
 
@@ -30,9 +34,11 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from sqlalchemy import (
+    JSON,
     Select,
     and_,
     case,
+    cast,
     column,
     exists,
     false,
@@ -45,6 +51,7 @@ from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
 from ._filter import Condition, Scalar, parse_order_by
+from ._rows import CONTENT_KEYS
 from ._tables import experiments, span_attributes, spans, trace_metadata, trace_tags, traces
 
 __all__ = ["decode_page_token", "encode_page_token", "search_statement"]
@@ -175,19 +182,19 @@ def _compile(condition: Condition, dialect: str) -> tuple[int, ColumnElement[boo
         return _SET, _adaptive(matching, probe, dialect)
     if entity == "span" and key.startswith("attributes."):
         attribute = key[len("attributes.") :]
-        predicate = _attribute_predicate(op, value, dialect)
+        if attribute in _CONTENT_KEYS:
+            return _content_attribute(attribute, op, value, dialect)
+        predicate = _attribute_predicate(span_attributes.c.value, op, value, dialect)
         matching = select(span_attributes.c.trace_id).where(span_attributes.c.key == attribute, predicate)
-        if op in ("=", "IN"):
-            # (key, value, trace_id) answers this probe from the index alone.
-            probe = _probe(span_attributes, span_attributes.c.key == attribute, predicate)
-        else:
-            # Other operators read the attributes of the trace's spans, found by span id (and, as
-            # above, never through the key's index).
-            probe = (
-                exists()
-                .select_from(spans.join(span_attributes, span_attributes.c.span_pk == spans.c.id))
-                .where(spans.c.trace_id == traces.c.trace_id, _unindexed(span_attributes.c.key) == attribute, predicate)
-            )
+        # Whether one trace has it: the trace's spans, found by trace id, and their attribute rows
+        # by span id. An equality seeks (key, value, span_pk) for each span; other operators must
+        # never go through the key's index (every row of that key, for each span).
+        key_column = span_attributes.c.key if op in ("=", "IN") else _unindexed(span_attributes.c.key)
+        probe = (
+            exists()
+            .select_from(spans.join(span_attributes, span_attributes.c.span_pk == spans.c.id))
+            .where(spans.c.trace_id == traces.c.trace_id, key_column == attribute, predicate)
+        )
         return _SET, _adaptive(matching, probe, dialect)
     raise ValueError(f"cannot compile condition {condition!r}")
 
@@ -251,10 +258,14 @@ def _compare(column_: ColumnElement[Any], op: str, value: Any, dialect: str) -> 
     raise ValueError(f"unknown operator {op!r}")
 
 
-def _attribute_predicate(op: str, value: Any, dialect: str) -> ColumnElement[bool]:
-    """A test of span_attributes.value, which holds each attribute's string form."""
-    value_column = span_attributes.c.value
+def _attribute_predicate(
+    value_column: ColumnElement[Any], op: str, value: Any, dialect: str
+) -> ColumnElement[bool]:
+    """A test of an attribute's string form (span_attributes.value, or a content attribute read
+    from the span)."""
     if op in ("<", "<=", ">", ">="):
+        if value_column is not span_attributes.c.value:
+            return false()
         return _numeric_compare(op, value, dialect)
     if op in ("=", "!="):
         forms = _string_forms(value)
@@ -407,6 +418,37 @@ def _like(
     if negate:
         return column_.not_like(_like_text(pieces), escape="\\")
     return column_.like(_like_text(pieces), escape="\\")
+
+
+_CONTENT_KEYS: Final = frozenset(CONTENT_KEYS)
+_POSITIVE: Final = ("=", "LIKE", "ILIKE")
+
+
+def _content_attribute(attribute: str, op: str, value: Any, dialect: str) -> tuple[int, ColumnElement[bool]]:
+    """A content attribute, which span_attributes does not hold: the value stored in the span's
+    attributes, looked up through the full-text index when the condition names words (the
+    attribute's text is part of the span's searchable text, between line breaks)."""
+    if dialect == "postgresql":
+        stored: ColumnElement[Any] = cast(spans.c.attributes, JSON)[attribute].as_string()
+    else:
+        stored = func.json_extract(spans.c.attributes, f'$."{attribute}"')
+    exact = _attribute_predicate(stored, op, value, dialect)
+    if op not in _POSITIVE or not isinstance(value, str):
+        return _PROBE, _probe(spans, exact)
+    pieces = _pattern(value) if op != "=" else ["=" + char for char in value]
+    if dialect == "postgresql":
+        # The GIN pg_trgm index on spans.content_text narrows the spans to read.
+        narrowed = spans.c.content_text.ilike(_like_text(["%", *pieces, "%"]))
+        return _SET, traces.c.trace_id.in_(select(spans.c.trace_id).where(narrowed, exact))
+    terms = _word_terms(pieces)
+    if not terms:
+        return _PROBE, _probe(spans, exact)
+    matching = (
+        select(spans.c.trace_id)
+        .select_from(span_text.join(spans, spans.c.id == span_text.c.rowid))
+        .where(literal_column("span_text").op("MATCH")(" AND ".join(terms)), exact)
+    )
+    return _SET, traces.c.trace_id.in_(matching)
 
 
 def _full_text(pieces: list[str], dialect: str) -> tuple[int, ColumnElement[bool]]:

@@ -37,7 +37,9 @@ _KEY_LENGTH = 256  # span_attributes.key, trace_tags.key, trace_metadata.key
 _SHORT_TEXT = 256  # traces.session_id, user_id
 
 # Attributes holding the content of a span (prompts, completions, tool calls, documents): their
-# values, after the span name, make up the span's searchable text.
+# values, after the span name, make up the span's searchable text. They are not copied into
+# span_attributes: nearly every value is unique, and each would cost the attribute index a random
+# page write; a filter on one reads the span's own attributes (see _query).
 CONTENT_KEYS = (
     N.SPAN_INPUTS,
     N.SPAN_OUTPUTS,
@@ -49,6 +51,7 @@ CONTENT_KEYS = (
     "gen_ai.retrieval.query.text",
     "gen_ai.retrieval.documents",
 )
+_UNINDEXED_KEYS = frozenset(CONTENT_KEYS)
 _METADATA_PREFIX = N.TRACE_METADATA_PREFIX
 _METADATA_PREFIX_LENGTH = len(_METADATA_PREFIX)
 _TAGS = N.TRACE_TAGS
@@ -180,7 +183,7 @@ class SpanRows:
         metadata: list[tuple[str, str]] = []
         for key, value in attrs.items():
             kind = type(value)
-            if len(key) > _KEY_LENGTH:  # cannot be indexed; still stored in spans.attributes
+            if len(key) > _KEY_LENGTH or key in _UNINDEXED_KEYS:  # still stored in spans.attributes
                 continue
             if kind is str:
                 if len(value) <= INDEXED_VALUE_LENGTH:

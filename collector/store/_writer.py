@@ -387,7 +387,7 @@ class PreparedSpans:
     def attribute_rows(self) -> list[tuple[int, str, str, str, float | None]]:
         """The batch's span_attributes rows as (position of the span in `rows`, trace id, key,
         value, number), one per (trace, key, value), sorted by key and value so that inserting
-        them walks the (key, value, trace_id) index in order. Filters ask which traces have a span
+        them walks the (key, value, span_pk, trace_id) index in order. Filters ask which traces have a span
         with a value; the spans of a trace repeat most of their values (operation, provider,
         model, server), and the copies would only make every write and every index page larger.
         Computed by the writer (in a writer process, off the receiving process's interpreter)."""

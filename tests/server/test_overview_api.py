@@ -211,7 +211,7 @@ def test_errors(filled: tuple[Server, int]) -> None:
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_sqlite_reads_indexes_trace_by_trace(filled: tuple[Server, int]) -> None:
     """The plans that keep an overview fast on a large store: the range's traces from the covering
-    index, then each trace's model calls through the (span_type, trace_id) index (never the calls
+    index, then each trace's model calls through the (trace_id, span_id) index (never the calls
     of every experiment, then their traces)."""
     from sqlalchemy import event
 
@@ -232,7 +232,7 @@ def test_sqlite_reads_indexes_trace_by_trace(filled: tuple[Server, int]) -> None
     (calls,) = [plan for plan in plans if "spans" in plan]
     lines = calls.splitlines()
     traces_at = next(i for i, line in enumerate(lines) if "COVERING INDEX ix_traces_overview" in line)
-    calls_at = next(i for i, line in enumerate(lines) if "ix_spans_span_type_trace_id (span_type=? AND trace_id=?)"
+    calls_at = next(i for i, line in enumerate(lines) if "sqlite_autoindex_spans_1 (trace_id=?)"
                     in line)
     assert traces_at < calls_at, calls
     buckets = [plan for plan in plans if "GROUP BY" in plan and "spans" not in plan]

@@ -134,3 +134,27 @@ def test_downgrade_and_upgrade_again(store_url: str) -> None:
         assert _version(store) == head_revision()
         assert store.write_spans([]) == 0
         assert store.get_or_create_experiment("again").name == "again"
+
+
+def test_0004_keeps_content_searchable_across_downgrade_and_upgrade(store_url: str) -> None:
+    """0004 drops content attributes from span_attributes; 0003 gets them back from the spans."""
+    from traceglass.collector.store import SpanRecord
+
+    record = SpanRecord(
+        trace_id="a" * 32, span_id="b" * 16, name="chat", start_ns=1, end_ns=2,
+        attributes={"gen_ai.input.messages": "hello there", "gen_ai.request.model": "m"},
+    )
+    keys = "SELECT key FROM span_attributes ORDER BY key"
+    with Store.open(store_url) as store:
+        store.write_spans([record])
+        with store.engine.begin() as conn:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0003")
+            assert list(conn.execute(text(keys)).scalars()) == ["gen_ai.input.messages", "gen_ai.request.model"]
+    with Store.open(store_url) as store:
+        assert _version(store) == head_revision()
+        with store.engine.connect() as conn:
+            assert list(conn.execute(text(keys)).scalars()) == ["gen_ai.request.model"]
+        found = store.search_traces(filter_string="span.attributes.`gen_ai.input.messages` = 'hello there'")
+        assert [t.trace_id for t in found.traces] == ["a" * 32]

@@ -211,6 +211,19 @@ def ids(
         ("span.attributes.note LIKE 'GPT*?[_]'", "c"),
         ("span.attributes.note LIKE 'gpt%'", ""),
         ("span.attributes.missing = 'x'", ""),
+        # Content attributes are read from the spans, not from span_attributes.
+        ("span.attributes.`traceglass.span.inputs` = 'hello there'", "c"),
+        ("span.attributes.`traceglass.span.inputs` LIKE '%story%'", "ae"),
+        ("span.attributes.`traceglass.span.inputs` LIKE '%Story%'", ""),
+        ("span.attributes.`traceglass.span.inputs` ILIKE '%STORY%'", "ae"),
+        ("span.attributes.`traceglass.span.inputs` LIKE 'hello%'", "c"),
+        ("span.attributes.`traceglass.span.inputs` LIKE '%100\\%%'", "b"),
+        ("span.attributes.`traceglass.span.inputs` LIKE '%ell%'", "ca"),  # no whole word: a scan
+        ("span.attributes.`traceglass.span.inputs` != 'hello there'", "bae"),
+        ("span.attributes.`traceglass.span.inputs` NOT LIKE '%story%'", "cb"),
+        ("span.attributes.`traceglass.span.inputs` IN ('hello there', 'a story, again')", "ce"),
+        ("span.attributes.`traceglass.span.inputs` > 5", ""),
+        ("span.attributes.`traceglass.span.inputs` = 'hello'", ""),
         ("tag.prod = ''", "a"),
         ("tags.reviewed != 'x'", "a"),
         ("tag.staging LIKE '%'", "b"),
@@ -384,9 +397,9 @@ def _plan(store: Store, statement: Select[Any]) -> str:
     [
         ("", "ix_traces_experiment_id_timestamp_ms"),
         ("trace.status = 'OK'", "ix_traces_experiment_id_status_timestamp_ms"),
-        ("span.attributes.`gen_ai.request.model` = 'gpt-4o'", "ix_span_attributes_key_value_trace_id"),
-        ("span.attributes.`gen_ai.usage.input_tokens` > 5", "ix_span_attributes_key_value_number_trace_id"),
-        ("span.name = 'retrieve'", "ix_spans_name_trace_id"),
+        ("span.attributes.`gen_ai.request.model` = 'gpt-4o'", "ix_span_attributes_key_value_span_pk_trace_id"),
+        ("span.attributes.`gen_ai.usage.input_tokens` > 5", "ix_span_attributes_key_value_number_span_pk_trace_id"),
+        ("span.name = 'retrieve'", "ix_spans_name_id_trace_id"),
         ("tag.env = 'prod'", "sqlite_autoindex_trace_tags_1"),
         ("trace.text LIKE '%lighthouse keeper%'", "span_text VIRTUAL TABLE"),
     ],
@@ -409,6 +422,15 @@ def test_sqlite_pages_of_several_experiments_walk_the_time_index(store: Store, d
     plan = _plan(store, statement)
     assert "ix_traces_timestamp_ms" in plan
     assert "USE TEMP B-TREE FOR ORDER BY" not in plan
+
+
+def test_long_content_attributes_are_found(store: Store) -> None:
+    """Content of any length (up to the searchable text's length) is found by an attribute filter."""
+    message = "x" * 1500 + " the needle is here " + "y" * 500
+    store.write_spans([_span("f", "f1", "long", 9000, 9001, attributes={N.OUTPUT_MESSAGES: message})])
+    assert ids(store, "span.attributes.`gen_ai.output.messages` LIKE '%needle is%'") == ["f"]
+    assert ids(store, f"span.attributes.`gen_ai.output.messages` = '{message}'") == ["f"]
+    assert ids(store, "span.attributes.`gen_ai.output.messages` LIKE '%needle was%'") == []
 
 
 def test_numeric_comparison_skips_values_that_are_not_numbers(store: Store) -> None:

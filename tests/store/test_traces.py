@@ -18,7 +18,8 @@ def _write_traces(store: Store, count: int) -> None:
     for n in range(1, count + 1):
         records += [
             span(n, 1, name=f"root-{n}", start_ms=n * 100, end_ms=n * 100 + n, attributes={N.TRACE_TAGS: ["t"]}),
-            span(n, 2, 1, start_ms=n * 100 + 1, end_ms=n * 100 + 2, attributes={N.SPAN_INPUTS: f"question {n}"}),
+            span(n, 2, 1, start_ms=n * 100 + 1, end_ms=n * 100 + 2,
+                 attributes={N.SPAN_INPUTS: f"question {n}", "step": n}),
         ]
     store.write_spans(records)
 

@@ -1,6 +1,7 @@
 """Revisions, oldest first: 0001_initial creates the trace schema, 0002_otlp_requests the table of
-the server's metrics and log requests, 0003_overview_index the index of experiment overviews."""
+the server's metrics and log requests, 0003_overview_index the index of experiment overviews,
+0004_append_order_indexes indexes that new spans append to."""
 
 # The newest revision, so that opening a store already at head needs no Alembic import (a third
 # of a second): keep it equal to the last revision's id (a test checks).
-HEAD = "0003"
+HEAD = "0004"
