@@ -82,7 +82,8 @@ class Server:
             self._writer.start()
         self._queue = IngestQueue(self.store, self.telemetry, config.queue_capacity, config.batch_size,
                                   config.queue_max_bytes,
-                                  write_prepared=self._writer.write_prepared if self._writer else None)
+                                  write_prepared=self._writer.write_prepared if self._writer else None,
+                                  pack=WriterProcess.pack if self._writer else None)
         self._queue.start()
         self._forwarder = Forwarder(config.forward_urls, config.forward_buffer_size)
         self._forwarder.start()

@@ -73,10 +73,14 @@ class IngestQueue:
 
     def __init__(self, store: Store, telemetry: TelemetryTable, capacity: int, batch_size: int,
                  max_bytes: int = 256 * 1024 * 1024,
-                 write_prepared: Callable[[PreparedSpans], int] | None = None) -> None:
+                 write_prepared: Callable[[Any], int] | None = None,
+                 pack: Callable[[PreparedSpans], Any] | None = None) -> None:
         self._store = store
-        # Store.write_prepared, or the same in a writer process (see _writer_process).
+        # Store.write_prepared, or the same in a writer process (see _writer_process), which takes
+        # a batch as `pack` made it: packing runs in the preparing thread, beside the previous
+        # batch's write rather than after it.
         self._write_prepared = write_prepared or store.write_prepared
+        self._pack = pack
         self._telemetry = telemetry
         self._capacity = capacity
         self._max_bytes = max_bytes
@@ -89,7 +93,7 @@ class IngestQueue:
         self._dropped = 0
         self._condition = threading.Condition()
         # One prepared batch waits while the previous one is written: enough to overlap the two.
-        self._prepared: queue.Queue[tuple[list[Work], PreparedSpans | None] | None] = queue.Queue(maxsize=1)
+        self._prepared: queue.Queue[tuple[list[Work], Any] | None] = queue.Queue(maxsize=1)
         self._writer_done = threading.Event()
         self._preparer = threading.Thread(target=self._prepare_loop, name="traceglass-prepare", daemon=True)
         self._thread = threading.Thread(target=self._write_loop, name="traceglass-writer", daemon=True)
@@ -164,21 +168,22 @@ class IngestQueue:
         finally:
             self._hand_over(None)
 
-    def _prepare(self, batch: list[Work]) -> PreparedSpans | None:
-        """The batch's rows, or None when they could not be prepared now (the writer then writes
-        the batch as a whole, with its retries)."""
+    def _prepare(self, batch: list[Work]) -> Any:
+        """The batch's rows (packed for the writer process when there is one), or None when they could
+        not be prepared now (the writer then writes the batch as a whole, with its retries)."""
         first = batch[0]
         if not isinstance(first, SpanWork):
             return None
         records = [record for work in batch if isinstance(work, SpanWork) for record in work.records]
         try:
-            return self._store.prepare_spans(records, default_experiment=first.default_experiment)
+            prepared = self._store.prepare_spans(records, default_experiment=first.default_experiment)
+            return prepared if self._pack is None else self._pack(prepared)
         except Exception:
             _log.debug("traceglass server: preparing %d spans failed; the writer retries them", len(records),
                        exc_info=True)
             return None
 
-    def _hand_over(self, item: tuple[list[Work], PreparedSpans | None] | None) -> None:
+    def _hand_over(self, item: tuple[list[Work], Any] | None) -> None:
         while not self._writer_done.is_set():
             try:
                 self._prepared.put(item, timeout=0.1)
@@ -227,7 +232,7 @@ class IngestQueue:
             size += following.size
         return batch
 
-    def _write(self, batch: list[Work], prepared: PreparedSpans | None) -> None:
+    def _write(self, batch: list[Work], prepared: Any) -> None:
         first = batch[0]
         if isinstance(first, TelemetryWork):
             requests = [work.request for work in batch if isinstance(work, TelemetryWork)]

@@ -3,8 +3,9 @@
 A server process receives, decodes and prepares spans in Python; writing a prepared batch is
 database work (SQLite's B-trees, PostgreSQL's COPY) that would otherwise share one GIL with all
 of that. In a child process the two run on separate cores: the server's writer thread sends a
-prepared batch over a pipe and waits for the count of new spans, or for the exception the write
-raised, which it then handles exactly as if the write had run in-process (retry, one by one).
+prepared batch (pickled by the preparing thread) over a pipe and waits for the count of new
+spans, or for the exception the write raised, which it then handles exactly as if the write had
+run in-process (retry, one by one).
 
 The child ignores SIGINT and SIGTERM (a Ctrl-C reaches the whole process group): it writes until
 the server closes the pipe, so a draining server never loses its writer. If the child dies, the
@@ -61,13 +62,21 @@ class WriterProcess:
             raise WriterUnavailable(f"the writer process could not open the store: {detail}")
         self._process, self._connection = process, parent
 
-    def write_prepared(self, prepared: PreparedSpans) -> int:
+    @staticmethod
+    def pack(prepared: PreparedSpans) -> bytes:
+        """A batch as it goes down the pipe: pickling it ahead of `write_prepared` keeps that
+        Python work off the time the child waits for its next batch."""
+        return pickle.dumps(prepared, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def write_prepared(self, prepared: PreparedSpans | bytes) -> int:
+        """Write a batch (prepared, or packed by `pack`) in the child; its count of new spans."""
+        packed = prepared if isinstance(prepared, bytes) else self.pack(prepared)
         with self._lock:
             if self._connection is None:
                 self._restart()
             assert self._connection is not None
             try:
-                self._connection.send(prepared)
+                self._connection.send_bytes(packed)
                 status, detail = self._connection.recv()
             except (EOFError, OSError) as exc:
                 self._connection = None

@@ -23,9 +23,8 @@ from typing import Any, Final
 from sqlalchemy import BigInteger, Select, String, and_, bindparam, case, cast, func, literal, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.selectable import Join
 
+from ._ordered_join import OrderedJoin
 from ._tables import spans, traces
 
 __all__ = [
@@ -216,23 +215,6 @@ def overview(
     return Overview(experiment_id, origin, end_ms, width, totals, buckets, per_model, model_buckets)
 
 
-class _OrderedJoin(Join):
-    """A join whose left side SQLite must loop over first (CROSS JOIN, SQLite's way of fixing the
-    order); a plain JOIN elsewhere. Without statistics SQLite may start from the model calls of
-    every experiment (the span_type index) and look each one's trace up, where walking the range's
-    traces and probing their calls reads only what the overview needs."""
-
-    inherit_cache = True
-
-
-@compiles(_OrderedJoin, "sqlite")
-def _sqlite_ordered_join(join: _OrderedJoin, compiler: Any, **kw: Any) -> str:
-    kw["asfrom"] = True
-    left = compiler.process(join.left, **kw)
-    right = compiler.process(join.right, **kw)
-    return f"{left} CROSS JOIN {right} ON {compiler.process(join.onclause, **kw)}"
-
-
 def _percentiles(group: Any, value: Any, where: Any, source: Any = None) -> Select[Any]:
     """(group, rank, n, value) rows: the values at the nearest ranks of the 50th, 95th and 99th
     percentiles of `value` per `group` (None: one group, reported as 0); see `_at_ranks`."""
@@ -274,7 +256,10 @@ def _models(
     dialect = conn.dialect.name
     # Each trace's model calls through the (trace_id, span_id) index; the model is read from the
     # call's own attributes (the indexed attribute rows keep one span per trace and value).
-    joined = _OrderedJoin(
+    # Without statistics SQLite may start from the model calls of every experiment (the span_type
+    # index) and look each one's trace up; walking the range's traces and probing their calls
+    # reads only what the overview needs.
+    joined = OrderedJoin(
         traces, spans, and_(spans.c.trace_id == traces.c.trace_id, spans.c.span_type.in_(MODEL_CALL_TYPES))
     )
     model = func.coalesce(_attribute_text(MODEL_ATTRIBUTE, dialect), _attribute_text(RESPONSE_MODEL, dialect))

@@ -51,6 +51,7 @@ from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
 from ._filter import Condition, Scalar, parse_order_by
+from ._ordered_join import OrderedJoin
 from ._rows import CONTENT_KEYS
 from ._tables import experiments, span_attributes, spans, trace_metadata, trace_tags, traces
 
@@ -192,7 +193,7 @@ def _compile(condition: Condition, dialect: str) -> tuple[int, ColumnElement[boo
         key_column = span_attributes.c.key if op in ("=", "IN") else _unindexed(span_attributes.c.key)
         probe = (
             exists()
-            .select_from(spans.join(span_attributes, span_attributes.c.span_pk == spans.c.id))
+            .select_from(OrderedJoin(spans, span_attributes, span_attributes.c.span_pk == spans.c.id))
             .where(spans.c.trace_id == traces.c.trace_id, key_column == attribute, predicate)
         )
         return _SET, _adaptive(matching, probe, dialect)

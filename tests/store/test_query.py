@@ -414,6 +414,18 @@ def test_sqlite_pages_walk_an_index(store: Store, default_id: int, filter_string
         assert "USE TEMP B-TREE FOR ORDER BY" not in plan  # at most the tie-breaker is sorted
 
 
+def test_sqlite_probes_a_common_value_through_the_traces_spans(store: Store, default_id: int) -> None:
+    """A value too common to collect is probed trace by trace: the trace's spans, then one seek of
+    (key, value, span_pk) each; never every row of the value, once per trace."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite query plans")
+    statement = search_statement([default_id], parse_filter("span.attributes.`gen_ai.request.model` = 'gpt-4o'"),
+                                 None, 0, 51, "sqlite")
+    probe = _plan(store, statement).split("CORRELATED SCALAR SUBQUERY")[1]
+    assert "spans USING INDEX sqlite_autoindex_spans_1 (trace_id=?)" in probe
+    assert "(key=? AND value=? AND span_pk=?)" in probe
+
+
 def test_sqlite_pages_of_several_experiments_walk_the_time_index(store: Store, default_id: int) -> None:
     if store.engine.dialect.name != "sqlite":
         pytest.skip("SQLite query plans")
