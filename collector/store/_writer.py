@@ -368,29 +368,34 @@ class SpanWriter:
 class PreparedSpans:
     """A batch of spans as rows (see `SpanWriter.prepare`), ready for one transaction."""
 
-    __slots__ = ("default_experiment", "records", "rows")
+    __slots__ = ("_attribute_rows", "default_experiment", "records", "rows")
 
     def __init__(self, records: Sequence[SpanRecord], default_experiment: str, rows: list[SpanRows]) -> None:
         self.records = records
         self.default_experiment = default_experiment
         self.rows = rows
+        self._attribute_rows: list[tuple[int, str, str, str, float | None]] | None = None
 
     def __getstate__(self) -> tuple[Any, ...]:
-        # What writing needs, for a writer in another process: not the records it came from.
-        return (self.default_experiment, [r.state() for r in self.rows])
+        # What writing needs, for a writer in another process: not the records it came from. The
+        # attribute rows are computed here, by the sending process, which has time to spare
+        # while the writer is busy with the database.
+        return (self.default_experiment, [r.state() for r in self.rows], self.attribute_rows())
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self.default_experiment, rows = state
+        self.default_experiment, rows, self._attribute_rows = state
         self.rows = [SpanRows.from_state(r) for r in rows]
         self.records = []
 
     def attribute_rows(self) -> list[tuple[int, str, str, str, float | None]]:
         """The batch's span_attributes rows as (position of the span in `rows`, trace id, key,
         value, number), one per (trace, key, value), sorted by key and value so that inserting
-        them walks the (key, value, span_pk, trace_id) index in order. Filters ask which traces have a span
-        with a value; the spans of a trace repeat most of their values (operation, provider,
-        model, server), and the copies would only make every write and every index page larger.
-        Computed by the writer (in a writer process, off the receiving process's interpreter)."""
+        them walks the (key, value, span_pk, trace_id) index in order. Filters ask which traces
+        have a span with a value; the spans of a trace repeat most of their values (operation,
+        provider, model, server), and the copies would only make every write and every index
+        page larger."""
+        if self._attribute_rows is not None:
+            return self._attribute_rows
         attributes: list[tuple[int, str, str, str, float | None]] = []
         seen: set[tuple[str, str, str]] = set()
         add = seen.add
@@ -402,6 +407,7 @@ class PreparedSpans:
                     add(identity)
                     attributes.append((position, trace_id, key, value, number))
         attributes.sort(key=_BY_KEY_VALUE)
+        self._attribute_rows = attributes
         return attributes
 
 
