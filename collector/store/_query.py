@@ -441,15 +441,7 @@ def _content_attribute(attribute: str, op: str, value: Any, dialect: str) -> tup
         # The GIN pg_trgm index on spans.content_text narrows the spans to read.
         narrowed = spans.c.content_text.ilike(_like_text(["%", *pieces, "%"]))
         return _SET, traces.c.trace_id.in_(select(spans.c.trace_id).where(narrowed, exact))
-    terms = _word_terms(pieces)
-    if not terms:
-        return _PROBE, _probe(spans, exact)
-    matching = (
-        select(spans.c.trace_id)
-        .select_from(span_text.join(spans, spans.c.id == span_text.c.rowid))
-        .where(literal_column("span_text").op("MATCH")(" AND ".join(terms)), exact)
-    )
-    return _SET, traces.c.trace_id.in_(matching)
+    return _words_then_exact(pieces, exact)
 
 
 def _full_text(pieces: list[str], dialect: str) -> tuple[int, ColumnElement[bool]]:
@@ -458,14 +450,17 @@ def _full_text(pieces: list[str], dialect: str) -> tuple[int, ColumnElement[bool
         # The GIN pg_trgm index on spans.content_text serves ILIKE.
         matching = select(spans.c.trace_id).where(spans.c.content_text.ilike(_like_text(pieces)))
         return _SET, traces.c.trace_id.in_(matching)
-    exact = spans.c.content_text.like(_like_text(pieces), escape="\\")
+    return _words_then_exact(pieces, spans.c.content_text.like(_like_text(pieces), escape="\\"))
+
+
+def _words_then_exact(pieces: list[str], exact: ColumnElement[bool]) -> tuple[int, ColumnElement[bool]]:
+    """SQLite: the spans holding every word the pattern `pieces` is known to contain, found by the
+    word index and checked with `exact`."""
     terms = _word_terms(pieces)
     if not terms:
-        # No word to look up (such as '%unn%', the middle of a word): every span's text must be
-        # read. Read it trace by trace, in page order, so a common pattern stops once the page
-        # is full.
+        # No word to look up (such as '%unn%', the middle of a word): every span must be read.
+        # Read them trace by trace, in page order, so a common pattern stops once the page is full.
         return _PROBE, _probe(spans, exact)
-    # The word index finds the spans holding every term; the exact pattern then checks them.
     matching = (
         select(spans.c.trace_id)
         .select_from(span_text.join(spans, spans.c.id == span_text.c.rowid))
