@@ -263,10 +263,8 @@ def _attribute_predicate(
     value_column: ColumnElement[Any], op: str, value: Any, dialect: str
 ) -> ColumnElement[bool]:
     """A test of an attribute's string form (span_attributes.value, or a content attribute read
-    from the span)."""
+    from the span); `<`, `<=`, `>`, `>=` compare span_attributes.value_number."""
     if op in ("<", "<=", ">", ">="):
-        if value_column is not span_attributes.c.value:
-            return false()
         return _numeric_compare(op, value, dialect)
     if op in ("=", "!="):
         forms = _string_forms(value)
@@ -429,6 +427,8 @@ def _content_attribute(attribute: str, op: str, value: Any, dialect: str) -> tup
     """A content attribute, which span_attributes does not hold: the value stored in the span's
     attributes, looked up through the full-text index when the condition names words (the
     attribute's text is part of the span's searchable text, between line breaks)."""
+    if op in ("<", "<=", ">", ">="):
+        return _COLUMN, false()  # text, never compared as a number
     if dialect == "postgresql":
         stored: ColumnElement[Any] = cast(spans.c.attributes, JSON)[attribute].as_string()
     else:

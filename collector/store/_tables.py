@@ -163,9 +163,9 @@ spans = Table(
 
 # Short scalar attributes of every span (values of at most INDEXED_VALUE_LENGTH characters, in
 # their string form; sequences, long values and content attributes stay in spans.attributes
-# only). value_number is
-# the value as a number when it is one (an int or float, or a string written as a decimal
-# number), so that <, <=, >, >= are index range scans; NULL otherwise, and for NaN.
+# only). value_number is the value as a number when it is one (an int or float, or a string
+# written as a decimal number), so that <, <=, >, >= are index range scans; NULL otherwise, and
+# for NaN.
 # One row per (trace, key, value) in each written batch: filters ask which traces have a span
 # with a value, and span_pk names the first such span.
 span_attributes = Table(
