@@ -17,7 +17,7 @@ Semantics shared by both databases:
   a decimal number such as '12' or '1e400'; NaN and text such as 'gpt-4o' never match; infinities
   compare as the largest and smallest numbers); ``=``/``!=``/IN with a number match the
   value's usual string forms (``5`` matches ``5`` and ``5.0``).
-- Content attributes (prompts, completions, tool arguments and results: _rows.CONTENT_KEYS)
+- Content attributes (prompts, completions, tool arguments and results: _rows.UNINDEXED_KEYS)
   compare as text, whatever their length; their words are looked up in the full-text index, so,
   as with trace.text, only the first TEXT_LENGTH characters of a span's content are found by a
   pattern's words. ``<``, ``<=``, ``>``, ``>=`` never match them.
@@ -52,7 +52,7 @@ from sqlalchemy.sql.operators import custom_op
 
 from ._filter import Condition, Scalar, parse_order_by
 from ._ordered_join import OrderedJoin
-from ._rows import CONTENT_KEYS
+from ._rows import UNINDEXED_KEYS
 from ._tables import experiments, span_attributes, spans, trace_metadata, trace_tags, traces
 
 __all__ = ["decode_page_token", "encode_page_token", "search_statement"]
@@ -183,7 +183,7 @@ def _compile(condition: Condition, dialect: str) -> tuple[int, ColumnElement[boo
         return _SET, _adaptive(matching, probe, dialect)
     if entity == "span" and key.startswith("attributes."):
         attribute = key[len("attributes.") :]
-        if attribute in _CONTENT_KEYS:
+        if attribute in UNINDEXED_KEYS:
             return _content_attribute(attribute, op, value, dialect)
         predicate = _attribute_predicate(span_attributes.c.value, op, value, dialect)
         matching = select(span_attributes.c.trace_id).where(span_attributes.c.key == attribute, predicate)
@@ -419,7 +419,6 @@ def _like(
     return column_.like(_like_text(pieces), escape="\\")
 
 
-_CONTENT_KEYS: Final = frozenset(CONTENT_KEYS)
 _POSITIVE: Final = ("=", "LIKE", "ILIKE")
 
 

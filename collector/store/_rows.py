@@ -23,6 +23,7 @@ __all__ = [
     "PREVIEW_LENGTH",
     "SPAN_COLUMNS",
     "TEXT_LENGTH",
+    "UNINDEXED_KEYS",
     "SpanRows",
     "dumps",
     "experiment_name",
@@ -51,7 +52,7 @@ CONTENT_KEYS = (
     "gen_ai.retrieval.query.text",
     "gen_ai.retrieval.documents",
 )
-_UNINDEXED_KEYS = frozenset(CONTENT_KEYS)
+UNINDEXED_KEYS = frozenset(CONTENT_KEYS)  # not copied into span_attributes
 _METADATA_PREFIX = N.TRACE_METADATA_PREFIX
 _METADATA_PREFIX_LENGTH = len(_METADATA_PREFIX)
 _TAGS = N.TRACE_TAGS
@@ -183,7 +184,7 @@ class SpanRows:
         metadata: list[tuple[str, str]] = []
         for key, value in attrs.items():
             kind = type(value)
-            if len(key) > _KEY_LENGTH or key in _UNINDEXED_KEYS:  # still stored in spans.attributes
+            if len(key) > _KEY_LENGTH or key in UNINDEXED_KEYS:  # still stored in spans.attributes
                 continue
             if kind is str:
                 if len(value) <= INDEXED_VALUE_LENGTH:
