@@ -42,6 +42,14 @@ class Target:
     why: str  # where, and why there: the first line printed
 
 
+def _running_server(uri: str) -> Target | None:
+    """The traceglass server at `uri` if one answers; DemoError if it wants a token."""
+    state = probe(uri)
+    if state == "unauthorized":
+        raise DemoError(f"the traceglass server at {uri} requires a token: set TRACEGLASS_AUTH_TOKEN.")
+    return Target(uri, "server", f"the traceglass server at {uri}") if state == "ok" else None
+
+
 def choose_target(tracking_uri: str | None) -> Target:
     from traceglass._env import TRACKING_URI, TrackingEnv
     from traceglass._tracking import default_store_url, is_server_url, is_store_url
@@ -55,18 +63,14 @@ def choose_target(tracking_uri: str | None) -> Target:
         if not is_server_url(uri):
             raise DemoError(f"{source}: {uri!r} is neither a store URL (sqlite:///path.db, postgresql://...) "
                             f"nor a traceglass server's address (http://127.0.0.1:5000).")
-        state = probe(uri)
-        if state == "ok":
-            return Target(uri, "server", f"the traceglass server at {uri}")
-        if state == "unauthorized":
-            raise DemoError(f"the traceglass server at {uri} requires a token: set TRACEGLASS_AUTH_TOKEN.")
-        raise DemoError(f"no traceglass server answers at {uri} ({source}): start one with `traceglass ui`, "
-                        f"or leave the tracking URI out to record into the local store.")
-    state = probe(DEFAULT_SERVER)
-    if state == "ok":
-        return Target(DEFAULT_SERVER, "server", f"the traceglass server running at {DEFAULT_SERVER}")
-    if state == "unauthorized":
-        raise DemoError(f"the traceglass server at {DEFAULT_SERVER} requires a token: set TRACEGLASS_AUTH_TOKEN.")
+        server = _running_server(uri)
+        if server is None:
+            raise DemoError(f"no traceglass server answers at {uri} ({source}): start one with `traceglass ui`, "
+                            f"or leave the tracking URI out to record into the local store.")
+        return server
+    server = _running_server(DEFAULT_SERVER)
+    if server is not None:
+        return server
     store = default_store_url(env.home)
     return Target(store, "store", f"the local store {store} (no traceglass server answers at {DEFAULT_SERVER})")
 
