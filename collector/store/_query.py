@@ -43,6 +43,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal,
     literal_column,
     select,
     table,
@@ -53,7 +54,7 @@ from sqlalchemy.sql.operators import custom_op
 from ._filter import Condition, Scalar, parse_order_by
 from ._ordered_join import OrderedJoin
 from ._rows import UNINDEXED_KEYS
-from ._tables import experiments, span_attributes, spans, trace_metadata, trace_tags, traces
+from ._tables import experiments, span_attributes, span_bucket, spans, trace_metadata, trace_tags, traces
 
 __all__ = ["decode_page_token", "encode_page_token", "search_statement"]
 
@@ -75,6 +76,17 @@ _TRACE_COLUMNS: Final = {
     "session_id": traces.c.session_id,
     "user_id": traces.c.user_id,
 }
+
+# Every bucket of span ids in use, 0 to the newest span's (see _tables.span_bucket): SQLite seeks
+# the attribute indexes once per bucket. One object, so that a statement with several attribute
+# conditions holds it once. PostgreSQL is not given the list: it cannot estimate how many rows a
+# recursive CTE yields and then plans a common value as a few hundred rows (a nested loop over
+# tens of thousands of traces); without it, it reads the key's range of the index, testing the
+# value in each entry, which its statistics describe well.
+_BUCKETS: Final = select(literal(0).label("n")).cte("span_buckets", recursive=True)
+_BUCKETS = _BUCKETS.union_all(
+    select(_BUCKETS.c.n + 1).where(_BUCKETS.c.n < span_bucket(select(func.max(spans.c.id)).scalar_subquery()))
+)
 
 # Shortest word prefix worth a prefix query: shorter ones match most of the index.
 _MIN_PREFIX: Final = 3
@@ -186,14 +198,18 @@ def _compile(condition: Condition, dialect: str) -> tuple[int, ColumnElement[boo
         if attribute in UNINDEXED_KEYS:
             return _content_attribute(attribute, op, value, dialect)
         predicate = _attribute_predicate(span_attributes.c.value, op, value, dialect)
+        bucket = span_bucket(span_attributes.c.span_pk)
         matching = select(span_attributes.c.trace_id).where(span_attributes.c.key == attribute, predicate)
+        if dialect == "sqlite":
+            matching = matching.where(bucket.in_(select(_BUCKETS.c.n)))
         # Whether one trace has it: the trace's spans, found by trace id, and their attribute rows
-        # by span id. An equality seeks (key, value, span_pk) for each span; other operators must
-        # never go through the key's index (every row of that key, for each span).
+        # by span id. An equality seeks (key, bucket, value, span_pk) for each span; other
+        # operators must never go through the key's index (every row of that key, for each span).
         key_column = span_attributes.c.key if op in ("=", "IN") else _unindexed(span_attributes.c.key)
+        same_span = and_(span_attributes.c.span_pk == spans.c.id, bucket == span_bucket(spans.c.id))
         probe = (
             exists()
-            .select_from(OrderedJoin(spans, span_attributes, span_attributes.c.span_pk == spans.c.id))
+            .select_from(OrderedJoin(spans, span_attributes, same_span))
             .where(spans.c.trace_id == traces.c.trace_id, key_column == attribute, predicate)
         )
         return _SET, _adaptive(matching, probe, dialect)

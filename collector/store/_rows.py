@@ -266,15 +266,19 @@ class SpanRows:
         self.user = _short(get(N.USER_ID))
 
 
-    def state(self) -> tuple[Any, ...]:
-        """The values, as a plain tuple (cheap to pickle)."""
-        return tuple(getattr(self, name) for name in SpanRows.__slots__)
+    def trace_state(self) -> tuple[Any, ...]:
+        """What writing needs besides the span's row and its attribute rows, as a plain tuple
+        (cheap to pickle)."""
+        return (self.tags, self.metadata, self.parent, self.request, self.response, self.session, self.user)
 
     @classmethod
-    def from_state(cls, state: tuple[Any, ...]) -> SpanRows:
+    def from_trace_state(cls, row: tuple[Any, ...], state: tuple[Any, ...]) -> SpanRows:
+        """A span's rows from its row and `trace_state()`; its attributes are already rows of the
+        batch (PreparedSpans.attribute_rows), so they are not kept."""
         rows = cls.__new__(cls)
-        for name, value in zip(SpanRows.__slots__, state, strict=True):
-            setattr(rows, name, value)
+        rows.row = row
+        rows.attributes = []
+        rows.tags, rows.metadata, rows.parent, rows.request, rows.response, rows.session, rows.user = state
         return rows
 
 

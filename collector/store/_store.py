@@ -7,9 +7,10 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 from traceglass.semconv import names as N
 
 from . import _overview, _query
@@ -28,7 +29,7 @@ from ._models import (
     link_from_dict,
 )
 from ._records import SpanRecord
-from ._tables import experiments, resources, spans, trace_metadata, trace_tags, traces
+from ._tables import experiments, resources, span_attributes, spans, trace_metadata, trace_tags, traces
 from ._writer import PreparedSpans, SpanWriter
 
 __all__ = ["Store"]
@@ -184,7 +185,9 @@ class Store:
         """Delete an experiment and its traces (their spans, tags and metadata)."""
         with self._write() as conn, conn.begin():
             trace_ids = select(traces.c.trace_id).where(traces.c.experiment_id == experiment_id)
-            conn.execute(delete(spans).where(spans.c.trace_id.in_(trace_ids)))
+            # Its traces' spans, and its spans in other experiments' traces.
+            doomed = or_(spans.c.trace_id.in_(trace_ids), spans.c.experiment_id == experiment_id)
+            _delete_spans(conn, doomed)
             # traces, tags and metadata follow by ON DELETE CASCADE.
             result = conn.execute(delete(experiments).where(experiments.c.experiment_id == experiment_id))
         self._writer.forget_experiments()
@@ -303,7 +306,7 @@ class Store:
         with self._write() as conn, conn.begin():
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
-                conn.execute(delete(spans).where(spans.c.trace_id.in_(chunk)))
+                _delete_spans(conn, spans.c.trace_id.in_(chunk))
                 deleted += conn.execute(delete(traces).where(traces.c.trace_id.in_(chunk))).rowcount
         return deleted
 
@@ -350,3 +353,9 @@ def _stored_span(row: Row[Any] | Any) -> StoredSpan:
         dropped_links_count=row["dropped_links_count"],
         span_type=row["span_type"],
     )
+
+
+def _delete_spans(conn: Connection, which: ColumnElement[bool]) -> None:
+    # span_attributes has no foreign key to cascade from (see _tables): its rows go first.
+    conn.execute(delete(span_attributes).where(span_attributes.c.span_pk.in_(select(spans.c.id).where(which))))
+    conn.execute(delete(spans).where(which))

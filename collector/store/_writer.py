@@ -120,14 +120,16 @@ def _scrub_value(value: Any) -> Any:
     return value
 
 
-def _scrub(rows: list[SpanRows]) -> None:
-    for rows_of_span in rows:
+def _scrubbed(prepared: PreparedSpans) -> PreparedSpans:
+    attribute_rows = [(i, trace_id, _scrub_value(k), _scrub_value(v), n)
+                      for i, trace_id, k, v, n in prepared.attribute_rows()]
+    for rows_of_span in prepared.rows:
         rows_of_span.row = tuple(_scrub_value(value) for value in rows_of_span.row)
-        rows_of_span.attributes = [(_scrub_value(k), _scrub_value(v), n) for k, v, n in rows_of_span.attributes]
         rows_of_span.tags = [_scrub_value(tag) for tag in rows_of_span.tags]
         rows_of_span.metadata = [(_scrub_value(k), _scrub_value(v)) for k, v in rows_of_span.metadata]
         for name in ("request", "response", "session", "user"):
             setattr(rows_of_span, name, _scrub_value(getattr(rows_of_span, name)))
+    return PreparedSpans(prepared.records, prepared.default_experiment, prepared.rows, attribute_rows)
 
 
 class SpanWriter:
@@ -244,8 +246,7 @@ class SpanWriter:
             except Exception as error:  # the driver's own error when COPY refuses a NUL
                 if not _is_encoding_error(error):
                     raise
-                _scrub(prepared.rows)
-                return self._write_rows(PreparedSpans(prepared.records, prepared.default_experiment, prepared.rows))
+                return self._write_rows(_scrubbed(prepared))
         raise AssertionError("unreachable")
 
     def _rows(self, records: Sequence[SpanRecord], default_experiment: str) -> list[SpanRows]:
@@ -279,25 +280,34 @@ class SpanWriter:
         with self._engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
             if self._postgres:
                 conn.execute(_PG_LOCK, {"keys": sorted({_lock_key(trace_id) for trace_id in trace_ids})})
-            existing: set[tuple[str, str]] = set()
+            stored: set[tuple[str, str]] = set()  # spans of the batch's traces already in the store
             for chunk in _chunks(trace_ids):
-                existing.update((tid, sid) for tid, sid in conn.execute(_EXISTING, {"trace_ids": chunk}))
-            positions = ([i for i, r in enumerate(rows) if (r.row[0], r.row[1]) not in existing] if existing
+                stored.update((tid, sid) for tid, sid in conn.execute(_EXISTING, {"trace_ids": chunk}))
+            existing = stored and any((r.row[0], r.row[1]) in stored for r in rows)
+            positions = ([i for i, r in enumerate(rows) if (r.row[0], r.row[1]) not in stored] if existing
                          else range(len(rows)))
             if not positions:
                 return 0
             new = [rows[i] for i in positions] if existing else rows
             ids = self._allocate_ids(conn, len(new))
-            self._insert(conn, "spans", ("id", *SPAN_COLUMNS), [(pk, *r.row) for pk, r in zip(ids, new, strict=True)])
+            if existing or self._postgres:
+                span_rows = [(pk, *r.row) for pk, r in zip(ids, new, strict=True)]
+                self._insert(conn, "spans", ("id", *SPAN_COLUMNS), span_rows)
+                pk_at = dict(zip(positions, ids, strict=True)) if existing else ids
+                attributes = [(pk_at[i], trace_id, key, value, number)
+                              for i, trace_id, key, value, number in prepared.attribute_rows()
+                              if not existing or i in pk_at]
+                if attributes:
+                    self._insert(conn, "span_attributes", _ATTRIBUTE_COLUMNS, attributes)
+            else:
+                # Every span is new: its id is its position plus the first id, added by SQLite, so
+                # the rows go in as prepared (no per-row tuple built while the lock is held).
+                conn.exec_driver_sql(self._positioned_insert("spans", ids[0]), prepared.span_rows())
+                if prepared.attribute_rows():
+                    conn.exec_driver_sql(self._positioned_insert("span_attributes", ids[0]), prepared.attribute_rows())
             if not self._postgres:
                 # The full-text index, for the whole batch in one statement (see the migration).
                 conn.execute(_SQLITE_INDEX_TEXT, {"first": ids[0], "last": ids[-1]})
-            pk_at = dict(zip(positions, ids, strict=True)) if existing else ids
-            attributes = [(pk_at[i], trace_id, key, value, number)
-                          for i, trace_id, key, value, number in prepared.attribute_rows()
-                          if not existing or i in pk_at]
-            if attributes:
-                self._insert(conn, "span_attributes", _ATTRIBUTE_COLUMNS, attributes)
             affected = sorted({r.row[0] for r in new})
             for chunk in _chunks(affected):
                 conn.execute(_AGGREGATES, {"trace_ids": chunk})
@@ -316,6 +326,11 @@ class SpanWriter:
                 cursor.close()
         else:
             conn.exec_driver_sql(self._insert_sql[table], rows)
+
+    def _positioned_insert(self, table: str, first_id: int) -> str:
+        # The id column's placeholder becomes "? + first_id": an int of ours, never user input.
+        head, _, values = self._insert_sql[table].partition(" VALUES (?")
+        return f"{head} VALUES (? + {int(first_id)}{values}"
 
     def _allocate_ids(self, conn: Connection, count: int) -> list[int]:
         if self._postgres:
@@ -368,24 +383,40 @@ class SpanWriter:
 class PreparedSpans:
     """A batch of spans as rows (see `SpanWriter.prepare`), ready for one transaction."""
 
-    __slots__ = ("_attribute_rows", "default_experiment", "records", "rows")
+    __slots__ = ("_attribute_rows", "_span_rows", "default_experiment", "records", "rows")
 
-    def __init__(self, records: Sequence[SpanRecord], default_experiment: str, rows: list[SpanRows]) -> None:
+    def __init__(
+        self,
+        records: Sequence[SpanRecord],
+        default_experiment: str,
+        rows: list[SpanRows],
+        attribute_rows: list[tuple[int, str, str, str, float | None]] | None = None,
+    ) -> None:
         self.records = records
         self.default_experiment = default_experiment
         self.rows = rows
-        self._attribute_rows: list[tuple[int, str, str, str, float | None]] | None = None
+        self._attribute_rows = attribute_rows
+        self._span_rows: list[tuple[Any, ...]] | None = None
 
     def __getstate__(self) -> tuple[Any, ...]:
-        # What writing needs, for a writer in another process: not the records it came from. The
-        # attribute rows are computed here, by the sending process, which has time to spare
-        # while the writer is busy with the database.
-        return (self.default_experiment, [r.state() for r in self.rows], self.attribute_rows())
+        # What writing needs, for a writer in another process, each value once: not the records
+        # it came from, nor each span's attributes (the batch's attribute rows hold them). The
+        # span and attribute rows are computed here, by the sending process, which has time to
+        # spare while the writer is busy with the database.
+        return (self.default_experiment, self.span_rows(), [r.trace_state() for r in self.rows],
+                self.attribute_rows())
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self.default_experiment, rows, self._attribute_rows = state
-        self.rows = [SpanRows.from_state(r) for r in rows]
+        self.default_experiment, self._span_rows, trace_states, self._attribute_rows = state
+        self.rows = [SpanRows.from_trace_state(span_row[1:], trace_state)
+                     for span_row, trace_state in zip(self._span_rows, trace_states, strict=True)]
         self.records = []
+
+    def span_rows(self) -> list[tuple[Any, ...]]:
+        """The batch's spans rows as (position of the span in `rows`, *SPAN_COLUMNS)."""
+        if self._span_rows is None:
+            self._span_rows = [(position, *r.row) for position, r in enumerate(self.rows)]
+        return self._span_rows
 
     def attribute_rows(self) -> list[tuple[int, str, str, str, float | None]]:
         """The batch's span_attributes rows as (position of the span in `rows`, trace id, key,

@@ -72,6 +72,8 @@ def test_delete_cascades_to_traces(store: Store) -> None:
     attributes = {N.EXPERIMENT: "doomed", N.TRACE_TAGS: ["t"], N.TRACE_METADATA_PREFIX + "k": "v", "a": 1}
     store.write_spans([span(1, 1, attributes=attributes), span(1, 2, 1, attributes={"a": 2})])
     store.write_spans([span(2, 1, attributes={N.EXPERIMENT: "kept", "a": 3})])
+    # A span of the doomed experiment in a trace of another one goes too, with its attributes.
+    store.write_spans([span(2, 2, 1, attributes={N.EXPERIMENT: "doomed", "b": 4})])
     doomed = store.get_experiment_by_name("doomed")
     assert doomed is not None
     store.delete_experiment(doomed.experiment_id)
@@ -82,6 +84,7 @@ def test_delete_cascades_to_traces(store: Store) -> None:
         for table in (spans, traces):
             assert conn.execute(select(func.count()).select_from(table)).scalar() == 1, table.name
         assert set(conn.execute(select(span_attributes.c.trace_id)).scalars()) == {trace_id(2)}
+        assert "b" not in set(conn.execute(select(span_attributes.c.key)).scalars())
         for table in (trace_tags, trace_metadata):
             assert conn.execute(select(func.count()).select_from(table)).scalar() == 0, table.name
     with pytest.raises(StoreError, match="No experiment"):

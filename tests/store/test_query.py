@@ -397,8 +397,11 @@ def _plan(store: Store, statement: Select[Any]) -> str:
     [
         ("", "ix_traces_experiment_id_timestamp_ms"),
         ("trace.status = 'OK'", "ix_traces_experiment_id_status_timestamp_ms"),
-        ("span.attributes.`gen_ai.request.model` = 'gpt-4o'", "ix_span_attributes_key_value_span_pk_trace_id"),
-        ("span.attributes.`gen_ai.usage.input_tokens` > 5", "ix_span_attributes_key_value_number_span_pk_trace_id"),
+        ("span.attributes.`gen_ai.request.model` = 'gpt-4o'", "ix_span_attributes_key_bucket_value_span_pk_trace_id"),
+        (
+            "span.attributes.`gen_ai.usage.input_tokens` > 5",
+            "ix_span_attributes_key_bucket_value_number_span_pk_trace_id",
+        ),
         ("span.name = 'retrieve'", "ix_spans_name_id_trace_id"),
         ("tag.env = 'prod'", "sqlite_autoindex_trace_tags_1"),
         ("trace.text LIKE '%lighthouse keeper%'", "span_text VIRTUAL TABLE"),
@@ -416,14 +419,14 @@ def test_sqlite_pages_walk_an_index(store: Store, default_id: int, filter_string
 
 def test_sqlite_probes_a_common_value_through_the_traces_spans(store: Store, default_id: int) -> None:
     """A value too common to collect is probed trace by trace: the trace's spans, then one seek of
-    (key, value, span_pk) each; never every row of the value, once per trace."""
+    (key, bucket, value, span_pk) each; never every row of the value, once per trace."""
     if store.engine.dialect.name != "sqlite":
         pytest.skip("SQLite query plans")
     statement = search_statement([default_id], parse_filter("span.attributes.`gen_ai.request.model` = 'gpt-4o'"),
                                  None, 0, 51, "sqlite")
     probe = _plan(store, statement).split("CORRELATED SCALAR SUBQUERY")[1]
     assert "spans USING INDEX sqlite_autoindex_spans_1 (trace_id=?)" in probe
-    assert "(key=? AND value=? AND span_pk=?)" in probe
+    assert "(key=? AND <expr>=? AND value=? AND span_pk=?)" in probe
 
 
 def test_sqlite_pages_of_several_experiments_walk_the_time_index(store: Store, default_id: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import threading
 
 from sqlalchemy import func, select, text
@@ -161,6 +162,29 @@ def test_nul_and_lone_surrogates_do_not_lose_the_batch(store: Store) -> None:
     assert store.write_spans(batch) == 2
     found = store.get_trace(trace_id(1))
     assert found is not None and len(found.spans) == 2
+
+
+def test_a_batch_prepared_in_another_process(store: Store) -> None:
+    """A server's writer process gets the batch pickled: the same spans, attribute rows and trace
+    values are stored, a span already stored is skipped, and a NUL is no reason to lose it."""
+    store.write_spans([span(2, 1, attributes={"gen_ai.request.model": "m"})])
+    batch = [
+        span(1, 1, name="nul\x00name", attributes={"gen_ai.request.model": "m", "k": "a\x00b", "session.id": "s1"}),
+        span(1, 2, 1, attributes={"gen_ai.usage.input_tokens": 12}),
+        span(2, 1, attributes={"gen_ai.request.model": "m"}),
+        span(2, 2, 1, attributes={"gen_ai.usage.input_tokens": 3}),
+    ]
+    prepared = pickle.loads(pickle.dumps(store.prepare_spans(batch)))
+    assert store.write_prepared(prepared) == 3
+
+    def found(filter_string: str) -> list[str]:
+        return sorted(t.trace_id for t in store.search_traces(filter_string=filter_string).traces)
+
+    assert found("span.attributes.`gen_ai.request.model` = 'm'") == [trace_id(1), trace_id(2)]
+    assert found("span.attributes.`gen_ai.usage.input_tokens` > 10") == [trace_id(1)]
+    trace = store.get_trace(trace_id(1))
+    assert trace is not None and len(trace.spans) == 2 and trace.info.session_id == "s1"
+    assert len(store.get_trace(trace_id(2)).spans) == 2  # type: ignore[union-attr]
 
 
 def test_concurrent_writers(store_url: str) -> None:
