@@ -88,7 +88,8 @@ class Server:
         self._forwarder = Forwarder(config.forward_urls, config.forward_buffer_size)
         self._forwarder.start()
         self._ingest = Ingest(self._queue, self._forwarder,
-                              Limits(config.max_request_size, config.max_decompressed_size))
+                              Limits(config.max_request_size, config.max_decompressed_size),
+                              admission_wait=config.retry_after_seconds)
         self._start_http()
         if config.grpc_port is not None:
             self._start_grpc(config.grpc_port)

@@ -41,10 +41,13 @@ class Outcome:
 
 
 class Ingest:
-    def __init__(self, queue: IngestQueue, forwarder: Forwarder, limits: Limits) -> None:
+    def __init__(self, queue: IngestQueue, forwarder: Forwarder, limits: Limits, admission_wait: float = 0.0) -> None:
         self.queue = queue
         self.forwarder = forwarder
         self.limits = limits
+        # How long a request waits for room in a full queue before the answer is "retry": an
+        # exporter told to retry sleeps about that long anyway, and meanwhile the server idles.
+        self.admission_wait = admission_wait
         self.closing = False
 
     def receive_http(self, signal: str, body: bytes, encoding: str, content_encoding: str | None,
@@ -66,12 +69,12 @@ class Ingest:
             if batch.rejected:
                 _log.debug("traceglass server: rejected %d spans: %s", batch.rejected, batch.error)
             accepted = not batch.records or self.queue.offer(
-                SpanWork(batch.records, experiment_name, len(payload.protobuf)))
+                SpanWork(batch.records, experiment_name, len(payload.protobuf)), self.admission_wait)
             outcome = Outcome("traces", accepted, batch.rejected, batch.error)
         else:
             count = item_count(payload.signal, payload.message)
             accepted = not count or self.queue.offer(TelemetryWork(
-                TelemetryRequest(payload.signal, payload.protobuf, count, experiment_name)))
+                TelemetryRequest(payload.signal, payload.protobuf, count, experiment_name)), self.admission_wait)
             outcome = Outcome(payload.signal, accepted)
         if outcome.accepted:
             self.forwarder.submit(payload.signal, payload.protobuf)

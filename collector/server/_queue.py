@@ -2,11 +2,13 @@
 
 Receivers `offer()` a decoded request; it is accepted only while the work not yet written stays
 within the capacity, counted in items (spans, data points, log records) and in bytes (the
-requests' protobuf size, which bounds the memory the backlog holds), else the receiver tells the
-exporter to retry. Capacity is released when a batch is written, not when it is taken off the
-queue, so the count is the true backlog. Two threads write: one merges queued span requests into
-batches and prepares their rows (Python work), the other writes prepared batches (database work,
-which releases the GIL), so the next batch is ready when the previous one commits.
+requests' protobuf size, which bounds the memory the backlog holds). A request that does not fit
+waits a moment for the next batch to be written (no longer than the exporter would be told to
+wait before retrying), else the receiver tells the exporter to retry. Capacity is released when a
+batch is written, not when it is taken off the queue, so the count is the true backlog. Two
+threads write: one merges queued span requests into batches and prepares their rows (Python
+work), the other writes prepared batches (database work, which releases the GIL), so the next
+batch is ready when the previous one commits.
 
 Nothing accepted is dropped for a database that is briefly unavailable (locked, restarting): the
 writer retries such errors with backoff while the queue fills and receivers push back. A batch the
@@ -112,21 +114,25 @@ class IngestQueue:
         """Spans the store refused (logged), plus anything left unwritten by a timed-out close."""
         return self._dropped
 
-    def offer(self, work: Work) -> bool:
-        """Queue `work`; False when the queue is full or closing (the caller answers "retry").
-        A request larger than the whole capacity is still accepted when the queue is empty, or it
-        could never be."""
+    def offer(self, work: Work, wait: float = 0.0) -> bool:
+        """Queue `work`, waiting up to `wait` seconds for room; False when the queue stays full
+        or is closing (the caller answers "retry"). A request larger than the whole capacity is
+        still accepted when the queue is empty, or it could never be."""
         with self._condition:
-            if self._closed:
+            if not self._condition.wait_for(lambda: self._closed or self._has_room(work), wait):
                 return False
-            if self._pending and (self._pending + work.size > self._capacity
-                                  or self._pending_bytes + work.nbytes > self._max_bytes):
+            if self._closed:
                 return False
             self._items.append(work)
             self._pending += work.size
             self._pending_bytes += work.nbytes
-            self._condition.notify()
+            # All: the preparing thread, and requests waiting for room that may now fit.
+            self._condition.notify_all()
             return True
+
+    def _has_room(self, work: Work) -> bool:
+        return not self._pending or (self._pending + work.size <= self._capacity
+                                     and self._pending_bytes + work.nbytes <= self._max_bytes)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until everything accepted so far is written; False on timeout."""

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 from traceglass.semconv import SPAN_TYPE_OPERATIONS
 from traceglass.semconv import names as N
 
@@ -106,8 +107,28 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
-dumps = _encoder.encode
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default)
+
+
+def dumps(value: Any) -> str:
+    """A stored JSON document: strict JSON, which SQLite's and PostgreSQL's JSON functions read
+    (NaN and infinities are null). orjson: about seven times faster than json on a span's
+    attributes, on the path of every span stored."""
+    try:
+        return orjson.dumps(value, default=_json_default).decode()
+    except TypeError:  # an int beyond 64 bits, a lone surrogate, a key that is not a string
+        return _encoder.encode(_strict(value))
+
+
+def _strict(value: Any) -> Any:
+    # What orjson does with NaN and infinities, for the few documents json encodes.
+    if isinstance(value, float):
+        return value if value - value == 0 else None
+    if isinstance(value, dict):
+        return {key: _strict(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(item) for item in value]
+    return value
 
 
 def _as_dict(mapping: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -50,3 +52,33 @@ def test_batches_keep_their_default_experiment(store: Store) -> None:
     assert queue.close(10)
     experiments = {info.name: info.experiment_name for info in store.search_traces().traces}
     assert experiments == {"s1": "first", "s2": "first", "s3": "second", "s4": "second", "s5": "first"}
+
+
+def test_a_request_waits_a_moment_for_room(store: Store) -> None:
+    """A full queue takes a request as soon as a batch is written, within the wait it is given;
+    without one (or if nothing is written meanwhile) the answer is "retry" at once."""
+    queue = IngestQueue(store, TelemetryTable(store.engine), capacity=4, batch_size=4)
+    assert queue.offer(SpanWork(_spans(1, 4), "Default"))
+    started = time.monotonic()
+    assert not queue.offer(SpanWork(_spans(5, 2), "Default"), 0.2)  # nothing is written: no room
+    assert 0.15 < time.monotonic() - started < 5
+    assert not queue.offer(SpanWork(_spans(5, 2), "Default"))
+
+    threading.Timer(0.3, queue.start).start()  # the writer starts late and frees the room
+    assert queue.offer(SpanWork(_spans(5, 2), "Default"), 30)
+    assert queue.close(10)
+    assert not queue.offer(SpanWork(_spans(9, 1), "Default"), 30)  # closed: no wait
+    assert len(store.search_traces(max_results=100).traces) == 6
+
+
+def test_a_waiting_request_is_answered_when_the_queue_closes(store: Store) -> None:
+    queue = IngestQueue(store, TelemetryTable(store.engine), capacity=2, batch_size=2)
+    assert queue.offer(SpanWork(_spans(1, 2), "Default"))
+    answers: list[bool] = []
+    waiting = threading.Thread(target=lambda: answers.append(queue.offer(SpanWork(_spans(3, 2), "Default"), 60)))
+    waiting.start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    assert not queue.close(0.1)  # never started: the backlog stays unwritten
+    waiting.join(10)
+    assert answers == [False] and time.monotonic() - started < 5

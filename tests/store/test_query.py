@@ -448,6 +448,17 @@ def test_long_content_attributes_are_found(store: Store) -> None:
     assert ids(store, "span.attributes.`gen_ai.output.messages` LIKE '%needle was%'") == []
 
 
+def test_content_filters_read_spans_with_values_json_has_no_number_for(store: Store) -> None:
+    """Attributes are stored as strict JSON (NaN and infinities as null), which both databases'
+    JSON functions read: a content filter also reads the spans that carry such values."""
+    attributes = {N.OUTPUT_MESSAGES: "the answer", "score": float("nan"), "limit": float("inf")}
+    store.write_spans([_span("n", "n1", "odd", 9000, 9001, attributes=attributes)])
+    assert ids(store, "span.attributes.`gen_ai.output.messages` LIKE '%answer%'") == ["n"]
+    stored = store.get_trace("n".ljust(32, "0"))
+    assert stored is not None
+    assert stored.spans[0].attributes["score"] is None and stored.spans[0].attributes["limit"] is None
+
+
 def test_numeric_comparison_skips_values_that_are_not_numbers(store: Store) -> None:
     values = {
         "f": "1e400",
