@@ -13,6 +13,7 @@ import base64
 import dataclasses
 import json
 from collections.abc import Iterable
+from sys import intern
 from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
@@ -123,7 +124,9 @@ def attributes(key_values: Iterable[KeyValue]) -> dict[str, Any]:
     for kv in key_values:
         value = _value(kv.value)
         if value is not None:
-            result[kv.key] = value
+            # Interned: every span repeats the same few keys, and the batch pickled for the
+            # writer process then carries each key once.
+            result[intern(kv.key)] = value
     return result
 
 
