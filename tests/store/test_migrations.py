@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -208,3 +209,22 @@ def test_0005_bucketed_attribute_indexes_across_downgrade_and_upgrade(store_url:
     with Store.open(store_url) as store:
         assert _version(store) == head_revision()
         assert found(store) == expected
+
+
+def test_new_sqlite_stores_use_16_kib_pages_and_old_ones_keep_theirs(tmp_path: Path) -> None:
+    import sqlite3
+
+    from traceglass.collector.store import SpanRecord
+
+    record = SpanRecord(trace_id="c" * 32, span_id="d" * 16, name="chat", start_ns=1, end_ns=2)
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as conn:  # a store file made with SQLite's default page size
+        conn.execute("PRAGMA page_size=4096")
+        conn.execute("CREATE TABLE unrelated (x)")
+    for path, page_size in ((tmp_path / "new.db", 16384), (old, 4096)):
+        with Store.open(f"sqlite:///{path}") as store:
+            assert store.write_spans([record]) == 1
+            with store.engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA page_size").scalar() == page_size
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert store.get_trace("c" * 32) is not None
