@@ -194,7 +194,7 @@ def _int(value: Any) -> int | None:
 class SpanRows:
     """Everything the store writes for one span, minus the ids it assigns at insert time."""
 
-    __slots__ = ("attributes", "metadata", "parent", "request", "response", "row", "session", "tags", "user")
+    __slots__ = ("attributes", "metadata", "request", "response", "row", "session", "tags", "user")
 
     def __init__(self, record: SpanRecord, experiment_id: int, resource_id: int | None) -> None:
         attrs = _as_dict(record.attributes)
@@ -280,27 +280,10 @@ class SpanRows:
         self.attributes = indexed
         self.tags = tags
         self.metadata = metadata
-        self.parent = parent
         self.request = _preview(get, _REQUEST_KEYS) if parent is None else None
         self.response = _preview(get, _RESPONSE_KEYS) if parent is None else None
         self.session = _short(get(N.SESSION_ID))
         self.user = _short(get(N.USER_ID))
-
-
-    def trace_state(self) -> tuple[Any, ...]:
-        """What writing needs besides the span's row and its attribute rows, as a plain tuple
-        (cheap to pickle)."""
-        return (self.tags, self.metadata, self.parent, self.request, self.response, self.session, self.user)
-
-    @classmethod
-    def from_trace_state(cls, row: tuple[Any, ...], state: tuple[Any, ...]) -> SpanRows:
-        """A span's rows from its row and `trace_state()`; its attributes are already rows of the
-        batch (PreparedSpans.attribute_rows), so they are not kept."""
-        rows = cls.__new__(cls)
-        rows.row = row
-        rows.attributes = []
-        rows.tags, rows.metadata, rows.parent, rows.request, rows.response, rows.session, rows.user = state
-        return rows
 
 
 def _preview(get: Any, keys: tuple[str, ...]) -> str | None:

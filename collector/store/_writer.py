@@ -121,15 +121,16 @@ def _scrub_value(value: Any) -> Any:
 
 
 def _scrubbed(prepared: PreparedSpans) -> PreparedSpans:
+    span_rows = [tuple(_scrub_value(value) for value in row) for row in prepared.span_rows()]
+    trace_values = {
+        position: ([_scrub_value(tag) for tag in tags], [(_scrub_value(k), _scrub_value(v)) for k, v in metadata],
+                   *(_scrub_value(value) for value in rest))
+        for position, (tags, metadata, *rest) in prepared.trace_values().items()
+    }
     attribute_rows = [(i, trace_id, _scrub_value(k), _scrub_value(v), n)
                       for i, trace_id, k, v, n in prepared.attribute_rows()]
-    for rows_of_span in prepared.rows:
-        rows_of_span.row = tuple(_scrub_value(value) for value in rows_of_span.row)
-        rows_of_span.tags = [_scrub_value(tag) for tag in rows_of_span.tags]
-        rows_of_span.metadata = [(_scrub_value(k), _scrub_value(v)) for k, v in rows_of_span.metadata]
-        for name in ("request", "response", "session", "user"):
-            setattr(rows_of_span, name, _scrub_value(getattr(rows_of_span, name)))
-    return PreparedSpans(prepared.records, prepared.default_experiment, prepared.rows, attribute_rows)
+    return PreparedSpans(prepared.records, prepared.default_experiment, None, span_rows=span_rows,
+                         trace_values=trace_values, attribute_rows=attribute_rows)
 
 
 class SpanWriter:
@@ -230,7 +231,7 @@ class SpanWriter:
 
     def write_prepared(self, prepared: PreparedSpans) -> int:
         """Write a prepared batch in one transaction; returns how many spans were new."""
-        if not prepared.rows:
+        if not prepared.span_rows():
             return 0
         for attempt in range(2):
             try:
@@ -275,24 +276,23 @@ class SpanWriter:
         ]
 
     def _write_rows(self, prepared: PreparedSpans) -> int:
-        rows = prepared.rows
-        trace_ids = sorted({rows_of_span.row[0] for rows_of_span in rows})
+        span_rows = prepared.span_rows()  # (position, trace_id, span_id, parent_span_id, ...)
+        trace_ids = sorted({row[1] for row in span_rows})
         with self._engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
             if self._postgres:
                 conn.execute(_PG_LOCK, {"keys": sorted({_lock_key(trace_id) for trace_id in trace_ids})})
             stored: set[tuple[str, str]] = set()  # spans of the batch's traces already in the store
             for chunk in _chunks(trace_ids):
                 stored.update((tid, sid) for tid, sid in conn.execute(_EXISTING, {"trace_ids": chunk}))
-            existing = stored and any((r.row[0], r.row[1]) in stored for r in rows)
-            positions = ([i for i, r in enumerate(rows) if (r.row[0], r.row[1]) not in stored] if existing
-                         else range(len(rows)))
+            existing = stored and any((row[1], row[2]) in stored for row in span_rows)
+            positions = ([i for i, row in enumerate(span_rows) if (row[1], row[2]) not in stored] if existing
+                         else range(len(span_rows)))
             if not positions:
                 return 0
-            new = [rows[i] for i in positions] if existing else rows
-            ids = self._allocate_ids(conn, len(new))
+            ids = self._allocate_ids(conn, len(positions))
             if existing or self._postgres:
-                span_rows = [(pk, *r.row) for pk, r in zip(ids, new, strict=True)]
-                self._insert(conn, "spans", ("id", *SPAN_COLUMNS), span_rows)
+                with_ids = [(pk, *span_rows[i][1:]) for pk, i in zip(ids, positions, strict=True)]
+                self._insert(conn, "spans", ("id", *SPAN_COLUMNS), with_ids)
                 pk_at = dict(zip(positions, ids, strict=True)) if existing else ids
                 attributes = [(pk_at[i], trace_id, key, value, number)
                               for i, trace_id, key, value, number in prepared.attribute_rows()
@@ -302,17 +302,17 @@ class SpanWriter:
             else:
                 # Every span is new: its id is its position plus the first id, added by SQLite, so
                 # the rows go in as prepared (no per-row tuple built while the lock is held).
-                conn.exec_driver_sql(self._positioned_insert("spans", ids[0]), prepared.span_rows())
+                conn.exec_driver_sql(self._positioned_insert("spans", ids[0]), span_rows)
                 if prepared.attribute_rows():
                     conn.exec_driver_sql(self._positioned_insert("span_attributes", ids[0]), prepared.attribute_rows())
             if not self._postgres:
                 # The full-text index, for the whole batch in one statement (see the migration).
                 conn.execute(_SQLITE_INDEX_TEXT, {"first": ids[0], "last": ids[-1]})
-            affected = sorted({r.row[0] for r in new})
+            affected = sorted({span_rows[i][1] for i in positions})
             for chunk in _chunks(affected):
                 conn.execute(_AGGREGATES, {"trace_ids": chunk})
-            self._write_trace_attributes(conn, new)
-        return len(new)
+            self._write_trace_attributes(conn, span_rows, prepared.trace_values(), positions)
+        return len(positions)
 
     def _insert(self, conn: Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         if self._postgres:
@@ -340,14 +340,20 @@ class SpanWriter:
         start = conn.execute(_SQLITE_MAX_ID).scalar_one() + 1
         return list(range(start, start + count))
 
-    def _write_trace_attributes(self, conn: Connection, new: list[SpanRows]) -> None:
+    def _write_trace_attributes(self, conn: Connection, span_rows: list[tuple[Any, ...]],
+                                trace_values: dict[int, tuple[Any, ...]], positions: Sequence[int]) -> None:
         updates: dict[str, dict[str, Any]] = {}
         tags: dict[tuple[str, str], dict[str, str]] = {}
         metadata: dict[tuple[str, str], dict[str, str]] = {}
-        for r in new:
-            trace_id = r.row[0]
-            is_root = r.parent is None
-            if is_root or r.session is not None or r.user is not None:
+        written = None if len(positions) == len(span_rows) else set(positions)
+        for position, values in trace_values.items():
+            if written is not None and position not in written:
+                continue
+            span_tags, span_metadata, request, response, session, user = values
+            row = span_rows[position]
+            trace_id = row[1]
+            is_root = row[3] is None  # no parent span id
+            if is_root or session is not None or user is not None:
                 update = updates.get(trace_id)
                 if update is None:
                     update = updates[trace_id] = {
@@ -360,16 +366,16 @@ class SpanWriter:
                         "user": None,
                     }
                 if is_root:
-                    update["request"] = update["request"] or r.request
-                    update["response"] = update["response"] or r.response
-                    update["root_session"] = update["root_session"] or r.session
-                    update["root_user"] = update["root_user"] or r.user
+                    update["request"] = update["request"] or request
+                    update["response"] = update["response"] or response
+                    update["root_session"] = update["root_session"] or session
+                    update["root_user"] = update["root_user"] or user
                 else:
-                    update["session"] = update["session"] or r.session
-                    update["user"] = update["user"] or r.user
-            for tag in r.tags:
+                    update["session"] = update["session"] or session
+                    update["user"] = update["user"] or user
+            for tag in span_tags:
                 tags[trace_id, tag] = {"trace_id": trace_id, "key": tag}
-            for key, value in r.metadata:
+            for key, value in span_metadata:
                 metadata[trace_id, key] = {"trace_id": trace_id, "key": key, "value": value}
         changed = [u for u in updates.values() if any(v is not None for k, v in u.items() if k != "trace_id")]
         if changed:
@@ -381,42 +387,62 @@ class SpanWriter:
 
 
 class PreparedSpans:
-    """A batch of spans as rows (see `SpanWriter.prepare`), ready for one transaction."""
+    """A batch of spans as rows (see `SpanWriter.prepare`), ready for one transaction: the spans
+    rows, the trace values a few spans carry, the attribute rows. A writer in another process
+    gets only these (see __getstate__)."""
 
-    __slots__ = ("_attribute_rows", "_span_rows", "default_experiment", "records", "rows")
+    __slots__ = ("_attribute_rows", "_span_rows", "_trace_values", "default_experiment", "records", "rows")
 
     def __init__(
         self,
         records: Sequence[SpanRecord],
         default_experiment: str,
-        rows: list[SpanRows],
+        rows: list[SpanRows] | None,
+        *,
+        span_rows: list[tuple[Any, ...]] | None = None,
+        trace_values: dict[int, tuple[Any, ...]] | None = None,
         attribute_rows: list[tuple[int, str, str, str, float | None]] | None = None,
     ) -> None:
         self.records = records
         self.default_experiment = default_experiment
         self.rows = rows
+        self._span_rows = span_rows
+        self._trace_values = trace_values
         self._attribute_rows = attribute_rows
-        self._span_rows: list[tuple[Any, ...]] | None = None
 
     def __getstate__(self) -> tuple[Any, ...]:
         # What writing needs, for a writer in another process, each value once: not the records
-        # it came from, nor each span's attributes (the batch's attribute rows hold them). The
-        # span and attribute rows are computed here, by the sending process, which has time to
-        # spare while the writer is busy with the database.
-        return (self.default_experiment, self.span_rows(), [r.trace_state() for r in self.rows],
-                self.attribute_rows())
+        # it came from, nor the SpanRows (building them again there cost more than unpickling).
+        # The rows are computed here, by the sending process, which has time to spare while the
+        # writer is busy with the database.
+        return (self.default_experiment, self.span_rows(), self.trace_values(), self.attribute_rows())
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self.default_experiment, self._span_rows, trace_states, self._attribute_rows = state
-        self.rows = [SpanRows.from_trace_state(span_row[1:], trace_state)
-                     for span_row, trace_state in zip(self._span_rows, trace_states, strict=True)]
+        self.default_experiment, self._span_rows, self._trace_values, self._attribute_rows = state
+        self.rows = None
         self.records = []
 
+    def _spans(self) -> list[SpanRows]:
+        assert self.rows is not None, "a batch from another process carries its rows already"
+        return self.rows
+
     def span_rows(self) -> list[tuple[Any, ...]]:
-        """The batch's spans rows as (position of the span in `rows`, *SPAN_COLUMNS)."""
+        """The batch's spans rows as (position of the span in the batch, *SPAN_COLUMNS)."""
         if self._span_rows is None:
-            self._span_rows = [(position, *r.row) for position, r in enumerate(self.rows)]
+            self._span_rows = [(position, *r.row) for position, r in enumerate(self._spans())]
         return self._span_rows
+
+    def trace_values(self) -> dict[int, tuple[Any, ...]]:
+        """(tags, metadata, request preview, response preview, session, user) by position, for
+        the spans that carry any (most carry none)."""
+        if self._trace_values is None:
+            self._trace_values = {
+                position: (r.tags, r.metadata, r.request, r.response, r.session, r.user)
+                for position, r in enumerate(self._spans())
+                if r.tags or r.metadata or r.request is not None or r.response is not None
+                or r.session is not None or r.user is not None
+            }
+        return self._trace_values
 
     def attribute_rows(self) -> list[tuple[int, str, str, str, float | None]]:
         """The batch's span_attributes rows as (position of the span in `rows`, trace id, key,
@@ -430,7 +456,7 @@ class PreparedSpans:
         attributes: list[tuple[int, str, str, str, float | None]] = []
         seen: set[tuple[str, str, str]] = set()
         add = seen.add
-        for position, rows_of_span in enumerate(self.rows):
+        for position, rows_of_span in enumerate(self._spans()):
             trace_id = rows_of_span.row[0]
             for key, value, number in rows_of_span.attributes:
                 identity = (trace_id, key, value)
