@@ -126,7 +126,7 @@ def _strict(value: Any) -> Any:
         return value if value - value == 0 else None
     if isinstance(value, dict):
         return {key: _strict(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         return [_strict(item) for item in value]
     return value
 

@@ -35,7 +35,6 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 __all__ = [
-    "SPAN_BUCKET_SHIFT",
     "experiments",
     "metadata",
     "otlp_requests",

@@ -250,3 +250,13 @@ def test_stored_spans_can_be_written_again(store: Store, tmp_path: object) -> No
     assert copied is not None
     assert [s.to_dict() for s in copied.spans] == [s.to_dict() for s in original.spans]
     assert copied.info.to_dict() | {"experiment_id": 0} == original.info.to_dict() | {"experiment_id": 0}
+
+
+def test_values_orjson_refuses_are_stored_as_strict_json_too(store: Store) -> None:
+    """An int beyond 64 bits sends the document through json instead; NaN is still null there."""
+    attributes = {"big": 2**70, "scores": (float("nan"), 1.5), "limit": float("inf")}
+    store.write_spans([span(1, 1, attributes=attributes)])
+    found = store.get_trace(trace_id(1))
+    assert found is not None
+    stored = found.spans[0].attributes
+    assert stored["big"] == 2**70 and stored["scores"] == [None, 1.5] and stored["limit"] is None
