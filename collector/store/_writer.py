@@ -31,7 +31,7 @@ from ._rows import SPAN_COLUMNS, SpanRows, experiment_name, resource_key
 __all__ = ["PreparedSpans", "SpanWriter"]
 
 _ATTRIBUTE_COLUMNS = ("span_pk", "trace_id", "key", "value", "value_number")
-_BY_KEY_VALUE = operator.itemgetter(2, 3)  # of a PreparedSpans.attribute_rows() row
+_VALUE = operator.itemgetter(3)  # of a PreparedSpans.attribute_rows() row
 _CHUNK = 500  # ids per IN (...) list: well under every backend's parameter limit
 
 _AGGREGATES = text(
@@ -447,23 +447,35 @@ class PreparedSpans:
     def attribute_rows(self) -> list[tuple[int, str, str, str, float | None]]:
         """The batch's span_attributes rows as (position of the span in `rows`, trace id, key,
         value, number), one per (trace, key, value), sorted by key and value so that inserting
-        them walks the (key, value, span_pk, trace_id) index in order. Filters ask which traces
-        have a span with a value; the spans of a trace repeat most of their values (operation,
-        provider, model, server), and the copies would only make every write and every index
-        page larger."""
+        them walks the attribute index (key, bucket, value, ...) in order: a batch's spans share a
+        bucket or two. Filters ask which traces have a span with a value; the spans of a trace
+        repeat most of their values (operation, provider, model, server), and the copies would
+        only make every write and every index page larger."""
         if self._attribute_rows is not None:
             return self._attribute_rows
-        attributes: list[tuple[int, str, str, str, float | None]] = []
-        seen: set[tuple[str, str, str]] = set()
-        add = seen.add
+        # By key, then each key's rows sorted by value: cheaper than sorting every row by a
+        # (key, value) tuple. A span's (key, value, number) is unique per trace (the number
+        # follows from the value), so the attribute's own tuple serves to remove copies.
+        by_key: dict[str, list[tuple[int, str, str, str, float | None]]] = {}
+        seen_in_trace: dict[str, set[tuple[str, str, float | None]]] = {}
         for position, rows_of_span in enumerate(self._spans()):
             trace_id = rows_of_span.row[0]
-            for key, value, number in rows_of_span.attributes:
-                identity = (trace_id, key, value)
-                if identity not in seen:
-                    add(identity)
-                    attributes.append((position, trace_id, key, value, number))
-        attributes.sort(key=_BY_KEY_VALUE)
+            seen = seen_in_trace.get(trace_id)
+            if seen is None:
+                seen = seen_in_trace[trace_id] = set()
+            for attribute in rows_of_span.attributes:
+                if attribute not in seen:
+                    seen.add(attribute)
+                    key, value, number = attribute
+                    rows = by_key.get(key)
+                    if rows is None:
+                        rows = by_key[key] = []
+                    rows.append((position, trace_id, key, value, number))
+        attributes: list[tuple[int, str, str, str, float | None]] = []
+        for key in sorted(by_key):
+            rows = by_key[key]
+            rows.sort(key=_VALUE)
+            attributes += rows
         self._attribute_rows = attributes
         return attributes
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from traceglass.collector.store import FilterError, Store, StoreError, Trace, TracePage
+from traceglass.collector.store._store import attribute_rows_of
 from traceglass.collector.store._tables import span_attributes, spans, trace_tags
 from traceglass.semconv import names as N
 
@@ -106,3 +107,32 @@ def test_delete_traces(store: Store, backend: str) -> None:
     # Deleted traces can be written again.
     _write_traces(store, 2)
     assert len(store.search_traces().traces) == 3
+
+
+def test_delete_traces_in_several_buckets_of_span_ids(store: Store) -> None:
+    """The attribute index starts with (key, span bucket): a delete finds the rows of spans in
+    different buckets (8,192 span ids each), and no other."""
+    store.write_spans([span(n, 1, attributes={"n": n, "k": f"v{n % 7}"}) for n in range(1, 8195)])
+    assert store.delete_traces([trace_id(1), trace_id(8194)]) == 2
+    with store.engine.connect() as conn:
+        counts = dict(conn.execute(select(span_attributes.c.key, func.count()).group_by(span_attributes.c.key)).all())
+        assert counts == {"n": 8192, "k": 8192}
+        left = set(conn.execute(select(span_attributes.c.trace_id)).scalars())
+    assert trace_id(1) not in left and trace_id(8194) not in left and len(left) == 8192
+    found = [[t.trace_id for t in store.search_traces(filter_string=f"span.attributes.n = {n}").traces]
+             for n in (8193, 8194)]
+    assert found == [[trace_id(8193)], []]
+
+
+def test_sqlite_delete_seeks_the_attribute_index(store: Store) -> None:
+    """With no index of attribute rows by span, a delete must still not read the whole table."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite query plans")
+    statement = delete(span_attributes).where(attribute_rows_of(spans.c.trace_id.in_([trace_id(1)]), "sqlite"))
+    compiled = statement.compile(dialect=store.engine.dialect, compile_kwargs={"render_postcompile": True})
+    params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+    with store.engine.connect() as conn:
+        plan = "\n".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params))
+    index = "ix_span_attributes_key_bucket_value_span_pk_trace_id"
+    assert f"SEARCH span_attributes USING INDEX {index} (key=? AND <expr>=?)" in plan
+    assert "SCAN span_attributes" not in plan

@@ -128,6 +128,27 @@ def test_the_same_batch_twice_is_stored_once(store: Store) -> None:
         assert conn.execute(attribute_rows).scalar() == 2
 
 
+def test_attribute_rows_are_one_per_trace_key_and_value_in_index_order(store: Store) -> None:
+    """What the writer inserts: a trace's spans repeating a value (model, provider) give one row,
+    the first span's; rows come by key, then value, the order of the attribute index."""
+    batch = [
+        span(2, 1, attributes={"model": "b", "tokens": 7, "flag": True}),
+        span(1, 1, attributes={"model": "b", "tokens": 7}),
+        span(2, 2, 1, attributes={"model": "b", "tokens": "7", "flag": True}),  # "7" is the value 7
+        span(2, 3, 1, attributes={"model": "a", "tokens": 7.0}),
+    ]
+    one, two = trace_id(1), trace_id(2)
+    assert store.prepare_spans(batch).attribute_rows() == [
+        (0, two, "flag", "true", None),
+        (3, two, "model", "a", None),
+        (0, two, "model", "b", None),
+        (1, one, "model", "b", None),
+        (0, two, "tokens", "7", 7.0),
+        (1, one, "tokens", "7", 7.0),
+        (3, two, "tokens", "7.0", 7.0),
+    ]
+
+
 def test_duplicates_within_a_batch(store: Store) -> None:
     first = span(1, 1, name="first")
     assert store.write_spans([first, span(1, 1, name="second"), first]) == 1
