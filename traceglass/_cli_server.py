@@ -87,6 +87,7 @@ def _run(host: str, port: int, store_url: str | None, grpc_port: int, otlp_http_
     from traceglass._env import TrackingEnv, server_auth_token
     from traceglass._tracking import default_store_url, is_store_url
     from traceglass.collector.server import Server, ServerConfig, ServerConfigError
+    from traceglass.collector.server._gc import tune_for_serving
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     env = TrackingEnv.resolve()
@@ -112,6 +113,7 @@ def _run(host: str, port: int, store_url: str | None, grpc_port: int, otlp_http_
         running = Server(config)
         # Started before serve_forever() so that the address printed (and opened) is one that answers.
         running.start()
+        tune_for_serving()
         try:
             address = f"http://{_browser_host(host)}:{running.ports['http']}/"
             click.echo(f"traceglass UI: {address}")

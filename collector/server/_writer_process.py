@@ -24,6 +24,8 @@ from typing import Any
 
 from traceglass.collector.store import PreparedSpans
 
+from ._gc import tune_for_serving
+
 __all__ = ["WriterProcess", "WriterUnavailable"]
 
 _log = logging.getLogger("traceglass.server")
@@ -126,6 +128,7 @@ def _serve(store_url: str, connection: Connection) -> None:
         connection.send(("error", f"{type(exc).__name__}: {exc}"))
         return
     connection.send(("ready", None))
+    tune_for_serving()
     try:
         while True:
             try:
