@@ -5,7 +5,8 @@ within the capacity, counted in items (spans, data points, log records) and in b
 requests' protobuf size, which bounds the memory the backlog holds). A request that does not fit
 waits a moment for the next batch to be written (no longer than the exporter would be told to
 wait before retrying), else the receiver tells the exporter to retry. Capacity is released when a
-batch is written, not when it is taken off the queue, so the count is the true backlog. Two
+batch is written, not when it is taken off the queue, so the count is the true backlog. An idle
+writer gets what is queued at once; a busy one, a full batch when it is free. Two
 threads write: one merges queued span requests into batches and prepares their rows (Python
 work), the other writes prepared batches (database work, which releases the GIL), so the next
 batch is ready when the previous one commits.
@@ -89,7 +90,9 @@ class IngestQueue:
         self._pending_bytes = 0
         self._batch_size = batch_size
         self._items: collections.deque[Work] = collections.deque()
+        self._queued = 0  # items offered and not yet taken into a batch
         self._pending = 0  # items offered and not yet written
+        self._in_flight = 0  # batches taken and not yet written
         self._closed = False
         self._stop_retrying = False
         self._dropped = 0
@@ -124,6 +127,7 @@ class IngestQueue:
             if self._closed:
                 return False
             self._items.append(work)
+            self._queued += work.size
             self._pending += work.size
             self._pending_bytes += work.nbytes
             # All: the preparing thread, and requests waiting for room that may now fit.
@@ -166,13 +170,25 @@ class IngestQueue:
         try:
             while True:
                 with self._condition:
-                    self._condition.wait_for(lambda: self._items or self._closed)
+                    self._condition.wait_for(self._batch_ready)
                     if not self._items:
                         return  # closed and drained
                     batch = self._take()
+                    self._in_flight += 1
                 self._hand_over((batch, self._prepare(batch)))
         finally:
             self._hand_over(None)
+
+    def _batch_ready(self) -> bool:
+        # While the writer is busy, requests gather into a full batch: taking each as it came
+        # left the writer small batches under load (a median of 3,584 spans, not 8,192), each
+        # costing a commit and a trace update nearly as dear as a full one's. An idle writer
+        # gets whatever is there at once. (A full batch: half the capacity when that is smaller,
+        # since what is in flight counts against the capacity too.)
+        if self._closed:
+            return True
+        full = min(self._batch_size, self._capacity // 2)
+        return bool(self._items) and (self._queued >= full or not self._in_flight)
 
     def _prepare(self, batch: list[Work]) -> Any:
         """The batch's rows (packed for the writer process when there is one), or None when they could
@@ -217,6 +233,7 @@ class IngestQueue:
                 with self._condition:
                     self._pending -= written
                     self._pending_bytes -= written_bytes
+                    self._in_flight -= 1
                     self._condition.notify_all()
         finally:
             self._writer_done.set()
@@ -236,6 +253,7 @@ class IngestQueue:
                 break
             batch.append(self._items.popleft())
             size += following.size
+        self._queued -= size
         return batch
 
     def _write(self, batch: list[Work], prepared: Any) -> None:

@@ -82,3 +82,29 @@ def test_a_waiting_request_is_answered_when_the_queue_closes(store: Store) -> No
     assert not queue.close(0.1)  # never started: the backlog stays unwritten
     waiting.join(10)
     assert answers == [False] and time.monotonic() - started < 5
+
+
+def test_requests_gather_into_full_batches_while_the_writer_is_busy(store: Store) -> None:
+    """An idle writer gets a request at once; while it writes, the requests that come in wait
+    until they make a full batch (or the writer is free again), rather than trickling after it
+    in batches of one request each."""
+    written: list[int] = []
+    gate = threading.Event()
+
+    def write_prepared(prepared: object) -> int:
+        gate.wait(30)
+        written.append(len(prepared.span_rows()))  # type: ignore[attr-defined]
+        return store.write_prepared(prepared)  # type: ignore[arg-type]
+
+    queue = IngestQueue(store, TelemetryTable(store.engine), capacity=40, batch_size=10,
+                        write_prepared=write_prepared)
+    queue.start()
+    assert queue.offer(SpanWork(_spans(1, 2), "Default"))
+    time.sleep(0.3)  # taken by the idle writer, which now waits at the gate
+    for first in range(3, 25, 2):  # eleven requests of two spans
+        assert queue.offer(SpanWork(_spans(first, 2), "Default"))
+        time.sleep(0.02)
+    gate.set()
+    assert queue.close(10)
+    assert written == [2, 10, 10, 2]
+    assert len(store.search_traces(max_results=100).traces) == 24
