@@ -41,9 +41,9 @@ _SQLITE_PRAGMAS = (
     # cached rather than being read back from the file at each batch.
     "PRAGMA cache_size=-65536",
     "PRAGMA temp_store=MEMORY",
-    # Checkpoint (copy the WAL into the database, with an fsync) every ~40 MB of WAL rather than
-    # every 4 MB: a page rewritten by many batches is copied once per checkpoint, and writers wait
-    # on fsync ten times less often. The WAL file is truncated back to 64 MiB after a checkpoint.
+    # SQLite's own checkpoint (copy the WAL into the database, with an fsync) only past 10,000
+    # pages (160 MiB with 16 KiB pages): the store's checkpoint thread (see _checkpoint) copies
+    # it sooner, beside the writer. The WAL file is truncated back to 64 MiB after a checkpoint.
     "PRAGMA wal_autocheckpoint=10000",
     "PRAGMA journal_size_limit=67108864",
 )

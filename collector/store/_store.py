@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from traceglass.semconv import names as N
 
 from . import _overview, _query
+from ._checkpoint import Checkpointer
 from ._engine import WRITE, make_engine
 from ._errors import StoreError
 from ._filter import parse_filter
@@ -54,7 +55,8 @@ class Store:
     def __init__(self, engine: Engine, url: str) -> None:
         self._engine = engine
         self._url = url
-        self._writer = SpanWriter(engine)
+        self._checkpointer = Checkpointer(engine) if Checkpointer.applies_to(engine) else None
+        self._writer = SpanWriter(engine, None if self._checkpointer is None else self._checkpointer.request)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -78,6 +80,8 @@ class Store:
 
     def close(self) -> None:
         """Close every pooled connection. The store must not be used afterwards."""
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._engine.dispose()
 
     def __enter__(self) -> Store:

@@ -136,8 +136,9 @@ def _scrubbed(prepared: PreparedSpans) -> PreparedSpans:
 class SpanWriter:
     """Writes batches of spans into one database; keeps experiment and resource ids in memory."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, after_commit: Callable[[], None] | None = None) -> None:
         self._engine = engine
+        self._after_commit = after_commit  # a checkpoint request (see _checkpoint)
         self._postgres = engine.dialect.name == "postgresql"
         self._insert_sql = {
             table: f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})"
@@ -233,6 +234,12 @@ class SpanWriter:
         """Write a prepared batch in one transaction; returns how many spans were new."""
         if not prepared.span_rows():
             return 0
+        written = self._write_retrying(prepared)
+        if written and self._after_commit is not None:
+            self._after_commit()
+        return written
+
+    def _write_retrying(self, prepared: PreparedSpans) -> int:
         for attempt in range(2):
             try:
                 return self._write_rows(prepared)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import pickle
+import shutil
+import sqlite3
 import threading
+import time
+from pathlib import Path
 
 from sqlalchemy import func, select, text
 from traceglass.collector.store import EventRecord, LinkRecord, SpanRecord, Store, StoredSpan
@@ -281,3 +285,31 @@ def test_values_orjson_refuses_are_stored_as_strict_json_too(store: Store) -> No
     assert found is not None
     stored = found.spans[0].attributes
     assert stored["big"] == 2**70 and stored["scores"] == [None, 1.5] and stored["limit"] is None
+
+
+def test_committed_batches_reach_the_database_file_without_the_writer_checkpointing(tmp_path: Path) -> None:
+    """A batch far below SQLite's own checkpoint threshold is copied from the write-ahead log into
+    the database file by the store's checkpoint thread, soon after its commit."""
+    path = tmp_path / "store.db"
+    with Store.open(f"sqlite:///{path}") as store:
+        assert store.write_spans([span(n, 1) for n in range(1, 51)]) == 50
+        deadline = time.monotonic() + 10
+        while _spans_in_file_alone(path, tmp_path / "copy.db") != 50 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _spans_in_file_alone(path, tmp_path / "copy.db") == 50
+        threads = [t.name for t in threading.enumerate()]
+        assert "traceglass-checkpoint" in threads
+    assert "traceglass-checkpoint" not in [t.name for t in threading.enumerate()]  # closed with the store
+
+
+def _spans_in_file_alone(path: Path, copy: Path) -> int:
+    # The database file without its log: what a checkpoint has copied.
+    shutil.copyfile(path, copy)
+    connection = sqlite3.connect(copy)
+    try:
+        return connection.execute("SELECT count(*) FROM spans").fetchone()[0]
+    except sqlite3.OperationalError:  # not even the schema copied yet
+        return -1
+    finally:
+        connection.close()
+        copy.unlink()
