@@ -89,6 +89,9 @@ class Invocation:
     previous_response_id: str | None = None
     conversation_id: str | None = None
     encoding_formats: list[str] | None = None
+    # a stored, named prompt template the request uses (OpenAI's `prompt={"id", "version"}`)
+    prompt_name: str | None = None
+    prompt_version: str | None = None
 
     # content (recorded only when capture is on)
     system_instructions: list[MessagePart] = dataclasses.field(default_factory=list)

@@ -49,6 +49,8 @@ REQUEST_PRESENCE_PENALTY = "gen_ai.request.presence_penalty"
 REQUEST_REASONING_LEVEL = "gen_ai.request.reasoning.level"
 REQUEST_PREVIOUS_RESPONSE_ID = "gen_ai.request.previous_response.id"
 REQUEST_ENCODING_FORMATS = "gen_ai.request.encoding_formats"
+PROMPT_NAME = "gen_ai.prompt.name"
+PROMPT_VERSION = "gen_ai.prompt.version"
 
 RESPONSE_ID = "gen_ai.response.id"
 RESPONSE_MODEL = "gen_ai.response.model"

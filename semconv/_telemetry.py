@@ -119,10 +119,15 @@ class Telemetry:
         name = invocation.operation
         if invocation.request_model:
             name = f"{name} {invocation.request_model}"
-        attributes = _start_attributes(invocation)
         session = trace_attributes(context)  # session/user ids of update_current_trace()
+        if session and invocation.conversation_id is None:
+            # An inference attribute: the details event, which carries the span's GenAI attributes
+            # but not session.id / user.id, must have it too. The invocation's own id wins.
+            conversation = session.get(N.CONVERSATION_ID)
+            invocation.conversation_id = conversation if isinstance(conversation, str) else None
+        attributes = _start_attributes(invocation)
         if session:
-            attributes = {**session, **attributes}  # the invocation's own (conversation id) win
+            attributes = {**session, **attributes}
         span = self._tracer.start_span(name, context=context, kind=SpanKind.CLIENT, attributes=attributes)
         handle = InvocationHandle(self, invocation, span)
         handle._enrichable = enrichable
@@ -286,6 +291,13 @@ _MERGED_FIELDS = ("response_id", "response_model", "finish_reasons", "usage", "s
 
 def _merge(inner: Invocation, outer: Invocation) -> None:
     """Copy what the provider saw into the enclosing invocation; the provider's values win."""
+    # Request parameters the framework does not report (a response_format or reasoning effort bound
+    # to the model) are in the provider's request; gen_ai.output.type is conditionally required.
+    # Before the fields below change: only what the outer span did not start with is added.
+    known = _start_attributes(outer)
+    for key, value in _start_attributes(inner).items():
+        if key not in known:
+            outer.attributes[key] = value
     for field in _MERGED_FIELDS:
         value = getattr(inner, field)
         if value is not None:
@@ -314,13 +326,13 @@ def _start_attributes(inv: Invocation) -> dict[str, Any]:
         (N.REQUEST_MODEL, inv.request_model),
         (N.SERVER_ADDRESS, inv.server_address),
         (N.SERVER_PORT, inv.server_port if inv.server_address else None),
-        (N.REQUEST_TEMPERATURE, inv.temperature),
-        (N.REQUEST_TOP_P, inv.top_p),
+        (N.REQUEST_TEMPERATURE, _double(inv.temperature)),
+        (N.REQUEST_TOP_P, _double(inv.top_p)),
         (N.REQUEST_TOP_K, inv.top_k),
         (N.REQUEST_MAX_TOKENS, inv.max_tokens),
         (N.REQUEST_STOP_SEQUENCES, inv.stop_sequences),
-        (N.REQUEST_FREQUENCY_PENALTY, inv.frequency_penalty),
-        (N.REQUEST_PRESENCE_PENALTY, inv.presence_penalty),
+        (N.REQUEST_FREQUENCY_PENALTY, _double(inv.frequency_penalty)),
+        (N.REQUEST_PRESENCE_PENALTY, _double(inv.presence_penalty)),
         (N.REQUEST_SEED, inv.seed),
         (N.REQUEST_CHOICE_COUNT, inv.choice_count if inv.choice_count != 1 else None),
         (N.OUTPUT_TYPE, inv.output_type),
@@ -328,6 +340,8 @@ def _start_attributes(inv: Invocation) -> dict[str, Any]:
         (N.REQUEST_PREVIOUS_RESPONSE_ID, inv.previous_response_id),
         (N.CONVERSATION_ID, inv.conversation_id),
         (N.REQUEST_ENCODING_FORMATS, inv.encoding_formats),
+        (N.PROMPT_NAME, inv.prompt_name),
+        (N.PROMPT_VERSION, inv.prompt_version if inv.prompt_name else None),
         (N.REQUEST_STREAM, True if inv.stream else None),
     ):
         if value is not None:
@@ -335,6 +349,17 @@ def _start_attributes(inv: Invocation) -> dict[str, Any]:
     if inv.start_attributes:
         attrs.update(inv.start_attributes)
     return attrs
+
+
+def _double(value: float | None) -> float | None:
+    # These are registered as double; `temperature=0` as given would be exported as an int value,
+    # which a backend typing the attribute by its registry entry rejects or files apart.
+    if value is None or type(value) is float:
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _end_attributes(inv: Invocation, ttfc: float | None) -> dict[str, Any]:

@@ -22,9 +22,9 @@ from langchain_core.callbacks import BaseCallbackHandler
 from opentelemetry import context as otel_context
 from traceglass.semconv import InvocationHandle, StepHandle, Telemetry, names, report_failure, span_type_attributes
 
-from ._request import chat_invocation, tool_arguments
+from ._request import chat_invocation, tool_arguments, tool_result
 from ._response import apply_result
-from ._runs import chain_type, is_graph, is_graph_step, run_name
+from ._runs import chain_type, is_graph, is_graph_step, run_name, thread_id
 
 __all__ = ["TraceglassCallbackHandler"]
 
@@ -36,6 +36,7 @@ _TOOL_TYPE = "gen_ai.tool.type"
 _WORKFLOW_NAME = "gen_ai.workflow.name"
 _AGENT_NAME = "gen_ai.agent.name"
 _QUERY_TEXT = "gen_ai.retrieval.query.text"
+_CONVERSATION_ID = names.CONVERSATION_ID
 
 
 _WORKFLOW = "WORKFLOW"
@@ -107,6 +108,10 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
         handle = run.handle
         if run.graph_type == _WORKFLOW and isinstance(handle, StepHandle):
             handle.set_attributes({_WORKFLOW_NAME: run.name})  # at the end: the graph may turn out an agent
+        elif isinstance(handle, InvocationHandle) and handle.invocation.stream and not handle.invocation.finish_reasons:
+            # A stream that ends with no result (stopped, abandoned, failed): the conventions' finish
+            # reason where one was expected and none came.
+            handle.invocation.finish_reasons = ["error"]
         if exc is None or isinstance(exc, GeneratorExit):  # GeneratorExit: the caller stopped a stream
             if isinstance(handle, StepHandle):
                 handle.finish(outputs)
@@ -138,7 +143,8 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
         try:
             name = run_name(serialized, kwargs, "Chain")
             graph = is_graph(kwargs)
-            self._step(run_id, parent_run_id, name, _WORKFLOW if graph else chain_type(name), inputs)
+            self._step(run_id, parent_run_id, name, _WORKFLOW if graph else chain_type(name), inputs,
+                       {_CONVERSATION_ID: thread_id(kwargs)})
             if graph:
                 self._runs[run_id].graph_type = _WORKFLOW
             elif parent_run_id is not None and is_graph_step(kwargs):
@@ -181,21 +187,26 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
             description = (serialized or {}).get("description")
             call_id = kwargs.get("tool_call_id")
             attributes = {_TOOL_TYPE: "function", _TOOL_CALL_ID: call_id if isinstance(call_id, str) else None,
-                          _TOOL_DESCRIPTION: description if isinstance(description, str) else None}
-            handle = self._step(run_id, parent_run_id, name, "TOOL", inputs if inputs is not None else input_str,
-                                attributes)
-            handle.set_content(_TOOL_ARGUMENTS, tool_arguments(inputs, input_str))
+                          _TOOL_DESCRIPTION: description if isinstance(description, str) else None,
+                          _CONVERSATION_ID: thread_id(kwargs)}
             graph = self._enclosing_graph(parent_run_id) if isinstance(call_id, str) else None
             if graph is not None:
                 self._mark_graph(graph, _AGENT)
+                agent = self._runs.get(graph)
+                if agent is not None:
+                    # The agent running the tool: conditionally required on execute_tool spans, and
+                    # sampling-relevant, so set at the span's start.
+                    attributes[_AGENT_NAME] = agent.name
+            handle = self._step(run_id, parent_run_id, name, "TOOL", inputs if inputs is not None else input_str,
+                                attributes)
+            handle.set_content(_TOOL_ARGUMENTS, tool_arguments(inputs, input_str))
         except Exception:
             report_failure("LangChain.on_tool_start")
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         run = self._runs.get(run_id)
-        if run is not None and isinstance(run.handle, StepHandle):
-            # LangGraph passes a ToolMessage; its content is the tool's result.
-            run.handle.set_content(_TOOL_RESULT, getattr(output, "content", output))
+        if run is not None and isinstance(run.handle, StepHandle) and run.handle.captures_content:
+            run.handle.set_content(_TOOL_RESULT, tool_result(output))
         self._end(run_id, None, output)
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
@@ -205,7 +216,7 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
                            parent_run_id: UUID | None = None, **kwargs: Any) -> None:
         try:
             name = run_name(serialized, kwargs, "Retriever")
-            handle = self._step(run_id, parent_run_id, name, "RETRIEVER", query)
+            handle = self._step(run_id, parent_run_id, name, "RETRIEVER", query, {_CONVERSATION_ID: thread_id(kwargs)})
             handle.set_text(_QUERY_TEXT, query)  # a plain string attribute, not JSON
         except Exception:
             report_failure("LangChain.on_retriever_start")

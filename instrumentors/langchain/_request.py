@@ -2,8 +2,9 @@
 
 Reads (langchain-core 1.x): the `on_chat_model_start` / `on_llm_start` arguments: `serialized`
 (dict or None), `messages: list[list[BaseMessage]]` or `prompts: list[str]`, and the kwargs
-`invocation_params` (dict: model, model_name, temperature, max_tokens, stream, tools, ...),
-`metadata` (dict: ls_provider, ls_model_name, ls_temperature, ls_max_tokens, ls_stop).
+`invocation_params` (dict: model, model_name, temperature, max_tokens, stream, tools,
+response_format, reasoning_effort, ...), `metadata` (dict: ls_provider, ls_model_name,
+ls_temperature, ls_max_tokens, ls_stop; LangGraph's thread_id).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from traceglass.semconv import (
     ToolDefinition,
     names,
 )
+
+from ._runs import thread_id
 
 __all__ = ["chat_invocation", "content_parts", "provider_name"]
 
@@ -93,6 +96,10 @@ def chat_invocation(
     if isinstance(stop, list) and all(isinstance(s, str) for s in stop):
         inv.stop_sequences = stop
     inv.stream = params.get("stream") is True
+    inv.conversation_id = thread_id(kwargs)
+    inv.output_type = _output_type(params)
+    effort = _first(params.get("reasoning_effort"), _get(params.get("reasoning"), "effort"))
+    inv.reasoning_level = effort if isinstance(effort, str) else None
     inv.start_attributes[names.SPAN_TYPE] = "CHAT_MODEL" if operation == names.CHAT else "LLM"
     if content:
         if messages is not None:
@@ -101,6 +108,25 @@ def chat_invocation(
             inv.input_messages = [InputMessage("user", [TextPart(p)]) for p in prompts]
         inv.tool_definitions = _tools(params.get("tools"))
     return inv
+
+
+_OUTPUT_TYPES = {"text": "text", "json_object": "json", "json_schema": "json"}
+
+
+def _output_type(params: dict[str, Any]) -> str | None:
+    # OpenAI-style integrations pass `response_format` (a dict, or a pydantic class to parse into),
+    # Ollama's `format` ("json" or a JSON schema).
+    response_format = params.get("response_format")
+    if isinstance(response_format, dict):
+        return _OUTPUT_TYPES.get(response_format.get("type"))
+    if response_format is not None:
+        return "json"
+    fmt = params.get("format")
+    return "json" if fmt == "json" or isinstance(fmt, dict) else None
+
+
+def _get(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, dict) else None
 
 
 def _number(value: Any) -> float | None:
@@ -175,3 +201,15 @@ def tool_arguments(inputs: Any, input_str: str) -> Any:
         return json.loads(input_str)
     except (TypeError, ValueError):
         return input_str
+
+
+def tool_result(output: Any) -> Any:
+    """gen_ai.tool.call.result is an object: a tool called with a tool call id returns a ToolMessage
+    whose content LangChain serialized to JSON text; the conventions ask to deserialize it."""
+    content = getattr(output, "content", output)
+    if isinstance(content, str):
+        try:
+            return json.loads(content)
+        except ValueError:
+            return content
+    return content

@@ -19,8 +19,11 @@ from ._request import content_parts, tool_call_parts
 
 __all__ = ["apply_result"]
 
+# Provider finish reasons (OpenAI's, Anthropic's stop_reason) → the conventions' FinishReason, as
+# the provider instrumentors map them.
 _FINISH = {"tool_calls": "tool_call", "function_call": "tool_call", "tool_use": "tool_call",
-           "end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
+           "end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
+           "model_context_window_exceeded": "length", "refusal": "content_filter"}
 
 
 def _finish_reason(value: Any) -> str:

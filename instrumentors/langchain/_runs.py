@@ -2,14 +2,14 @@
 
 Reads the `on_chain_start` arguments: `serialized` (a dict with `name`, `id` = import path, or
 None: langchain-core 1.x passes None for most runnables and for LangGraph graphs and nodes), the
-kwargs `name` and `tags` (LangGraph nodes: `graph:step:N`).
+kwargs `name`, `tags` (LangGraph nodes: `graph:step:N`) and `metadata` (LangGraph: thread_id).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["chain_type", "is_graph", "is_graph_step", "run_name"]
+__all__ = ["chain_type", "is_graph", "is_graph_step", "run_name", "thread_id"]
 
 
 def run_name(serialized: dict[str, Any] | None, kwargs: dict[str, Any], default: str) -> str:
@@ -45,3 +45,13 @@ def is_graph_step(kwargs: dict[str, Any]) -> bool:
     """True for a LangGraph superstep's node run (tag `graph:step:N`): its parent run is a graph."""
     tags = kwargs.get("tags") or ()
     return any(isinstance(t, str) and t.startswith("graph:step:") for t in tags)
+
+
+def thread_id(kwargs: dict[str, Any]) -> str | None:
+    """LangGraph's conversation thread (`configurable.thread_id`), which LangGraph copies into the
+    metadata of every run under the graph, model runs included."""
+    metadata = kwargs.get("metadata") or {}
+    value = metadata.get("thread_id") if isinstance(metadata, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
+        return None
+    return str(value)

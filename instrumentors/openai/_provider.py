@@ -28,6 +28,10 @@ KNOWN_HOSTS: dict[str, str] = {
     "openrouter.ai": "openrouter",
     "generativelanguage.googleapis.com": "gcp.gemini",
     "api.moonshot.ai": "moonshot_ai",
+    # The OpenAI-SDK compatibility endpoints of providers with their own well-known value.
+    "api.anthropic.com": "anthropic",
+    "api.cohere.ai": "cohere",
+    "api.cohere.com": "cohere",
 }
 # Local servers are recognised by their default port.
 KNOWN_PORTS: dict[int, str] = {11434: "ollama", 8000: "vllm"}

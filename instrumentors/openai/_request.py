@@ -84,7 +84,10 @@ def chat_invocation(instance: Any, kwargs: dict[str, Any], content: bool) -> Inv
     inv.presence_penalty = _number(kwargs.get("presence_penalty"))
     inv.seed = _number(kwargs.get("seed"))
     inv.choice_count = _number(kwargs.get("n"))
-    inv.output_type = _output_type(kwargs.get("response_format"))
+    modalities = given(kwargs.get("modalities"))
+    # Audio output (gpt-4o-audio): the requested modality is speech, whatever the text format.
+    speech = isinstance(modalities, (list, tuple)) and "audio" in modalities
+    inv.output_type = "speech" if speech else _output_type(kwargs.get("response_format"))
     effort = given(kwargs.get("reasoning_effort"))
     inv.reasoning_level = effort if isinstance(effort, str) else None
     inv.start_attributes[N.OPENAI_API_TYPE] = "chat_completions"
@@ -114,6 +117,11 @@ def responses_invocation(instance: Any, kwargs: dict[str, Any], content: bool) -
         inv.output_type = _output_type(text.get("format"))
     if given(kwargs.get("text_format")) is not None:
         inv.output_type = "json"
+    prompt = given(kwargs.get("prompt"))
+    prompt_id, version = _get(prompt, "id"), _get(prompt, "version")
+    if isinstance(prompt_id, str):  # a stored prompt template, referenced by id
+        inv.prompt_name = prompt_id
+        inv.prompt_version = version if isinstance(version, str) else None
     inv.start_attributes[N.OPENAI_API_TYPE] = "responses"
     _service_tier(inv, kwargs)
     if content:

@@ -41,7 +41,7 @@ class ChatChunks:
         self.choices: dict[int, _Choice] = {}
 
     def add(self, chunk: Any) -> None:
-        if self.id is None:
+        if not self.id:  # Azure OpenAI opens with a prompt-filter chunk whose id and model are ""
             self.id = getattr(chunk, "id", None)
             self.model = getattr(chunk, "model", None)
         usage = getattr(chunk, "usage", None)
@@ -133,7 +133,7 @@ class CompletionChunks:
         self.choices: dict[int, _Choice] = {}
 
     def add(self, chunk: Any) -> None:
-        if self.id is None:
+        if not self.id:  # as in chat streams: a leading prompt-filter chunk has an empty id and model
             self.id = getattr(chunk, "id", None)
             self.model = getattr(chunk, "model", None)
         usage = getattr(chunk, "usage", None)

@@ -15,6 +15,7 @@ from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk.trace import ReadableSpan
 from semconv_kit import Pipelines, embeddings_invocation, rich_invocation, text_invocation
 from semconv_spec import CONTENT_KEYS, load_schema, plain, schema_errors
+from traceglass.semconv import with_trace_attributes
 
 from traceglass._env import CAPTURE_MESSAGE_CONTENT, EMIT_EVENT, CaptureMode, Settings
 
@@ -244,3 +245,15 @@ def test_no_event_for_embeddings(kit: Pipelines) -> None:
     kit.telemetry(capture_content="SPAN_AND_EVENT").start(embeddings_invocation()).finish()
     assert kit.logs() == []
     assert len(kit.spans()) == 1
+
+
+def test_details_event_carries_the_conversation_id_of_the_trace(kit: Pipelines) -> None:
+    # What update_current_trace(session_id=..., user_id=...) puts in the context.
+    context = with_trace_attributes({"session.id": "s-1", N.CONVERSATION_ID: "s-1", "user.id": "u-1"})
+    kit.telemetry(capture_content="EVENT_ONLY").start(text_invocation(), context=context).finish()
+    span, (record,) = kit.span(), kit.logs()
+    assert (span.attributes or {})[N.CONVERSATION_ID] == "s-1"
+    event = dict(record.log_record.attributes or {})
+    assert event[N.CONVERSATION_ID] == "s-1"
+    # session.id and user.id are not attributes of the inference event.
+    assert "session.id" not in event and "user.id" not in event

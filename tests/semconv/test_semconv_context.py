@@ -37,3 +37,24 @@ def test_stand_in_span_records_nothing_and_carries_the_invocation_span_context(k
     (span,) = kit.spans()
     assert span.get_span_context() == stand_in.get_span_context()
     assert span.attributes["gen_ai.operation.name"] == "chat"
+
+
+def test_nested_inference_adds_the_request_attributes_the_framework_did_not_know(kit: Pipelines) -> None:
+    telemetry = kit.telemetry()
+    outer = telemetry.start(Invocation(operation="chat", provider="_OTHER", temperature=0.2), enrichable=True)
+    inner = telemetry.start(Invocation(operation="chat", provider="openai", request_model="gpt-4o", temperature=0.7,
+                                       seed=7, output_type="json", reasoning_level="low"),
+                            context=outer.context())
+    inner.finish()
+    outer.finish()
+
+    (span,) = kit.spans()
+    attributes = dict(span.attributes or {})
+    assert {key: attributes.get(key) for key in ("gen_ai.request.model", "gen_ai.request.seed", "gen_ai.output.type",
+                                                 "gen_ai.request.reasoning.level")} == {
+        "gen_ai.request.model": "gpt-4o", "gen_ai.request.seed": 7, "gen_ai.output.type": "json",
+        "gen_ai.request.reasoning.level": "low"}
+    # What the outer span started with stays: it is what a sampler saw.
+    assert attributes["gen_ai.request.temperature"] == 0.2
+    (point,) = kit.points("gen_ai.client.operation.duration")
+    assert point.attributes["gen_ai.request.model"] == "gpt-4o"

@@ -83,6 +83,22 @@ def test_prompt_model_parser_is_one_tree_with_one_inference_span(replay: Any, ot
     assert json.loads(by_name["StrOutputParser"]["traceglass.span.outputs"]) == "The capital of France is Paris."
 
 
+@pytest.mark.parametrize("order", ORDERS)
+def test_output_type_and_reasoning_level_bound_to_the_model(replay: Any, otel: Any, instrument: Any,
+                                                            order: str) -> None:
+    _instrument(instrument, order)
+    replay.load_cassette(CHAT_CALL)
+    model = chat_model(replay, reasoning_effort="low", model_kwargs={"response_format": {"type": "json_object"}})
+
+    model.invoke("Capital of France?")
+
+    [chat] = inference_spans(otel)
+    a = attrs(chat)
+    # gen_ai.output.type is conditionally required when the request sets an output format.
+    assert a["gen_ai.output.type"] == "json"
+    assert a["gen_ai.request.reasoning.level"] == "low"
+
+
 def test_no_content_without_capture(replay: Any, otel: Any, instrument: Any) -> None:
     _instrument(instrument, "provider_first", capture_content="NO_CONTENT")
     replay.load_cassette(CHAT_CALL)
@@ -182,6 +198,27 @@ def test_tool_called_by_the_chain_is_an_execute_tool_span(replay: Any, otel: Any
     assert a["gen_ai.tool.name"] == "food_analysis" and a["gen_ai.tool.call.id"] == "call_eZXHC28rALvooYh4VGZgVQ9t"
     assert json.loads(a["gen_ai.tool.call.arguments"])["calories"] == 240
     assert json.loads(a["gen_ai.tool.call.result"]) == "avocado: 240 kcal"
+
+
+@tool
+def nutrition(name: str) -> dict[str, Any]:
+    """Nutrition facts of a food."""
+    return {"name": name, "calories": 240}
+
+
+def test_tool_result_serialized_by_langchain_is_recorded_as_an_object(replay: Any, otel: Any,
+                                                                      instrument: Any) -> None:
+    _instrument(instrument, "langchain_only")
+
+    # Called with a tool call, as an agent calls it: LangChain returns a ToolMessage whose content
+    # is the result serialized to JSON text.
+    message = nutrition.invoke({"name": "nutrition", "args": {"name": "avocado"}, "id": "call_1",
+                                "type": "tool_call"})
+
+    assert json.loads(message.content) == {"name": "avocado", "calories": 240}
+    [span] = otel.spans()
+    # An object, as gen_ai.tool.call.result expects; not a JSON string inside the JSON.
+    assert json.loads(attrs(span)["gen_ai.tool.call.result"]) == {"name": "avocado", "calories": 240}
 
 
 def test_failed_model_call_marks_the_span_and_its_parents(replay: Any, otel: Any, instrument: Any) -> None:

@@ -55,3 +55,23 @@ def test_chat_anthropic_is_one_inference_span_with_provider_details(replay: Any,
     assert point.count == 1
     tokens = otel.metrics()["gen_ai.client.token.usage"]
     assert sorted((p.count, p.sum) for p in tokens) == [(1, 19), (1, 22)]
+
+
+@pytest.mark.parametrize(("stop_reason", "expected"), [("refusal", "content_filter"),
+                                                       ("model_context_window_exceeded", "length")])
+def test_stop_reasons_map_as_with_the_anthropic_instrumentor(replay: Any, otel: Any, instrument: Any,
+                                                              stop_reason: str, expected: str) -> None:
+    from langchain_anthropic import ChatAnthropic
+
+    instrument(LangChainInstrumentor)  # LangChain alone: the finish reason comes from LangChain's message
+    replay.add("POST", "/v1/messages", body={
+        "id": MSG_ID, "type": "message", "role": "assistant", "model": "claude-2.1",
+        "content": [{"type": "text", "text": "No."}], "stop_reason": stop_reason, "stop_sequence": None,
+        "usage": {"input_tokens": 19, "output_tokens": 2}})
+    model = ChatAnthropic(model="claude-2.1", base_url=replay.url(""), api_key="test-key", max_retries=0,
+                          max_tokens=1024)
+
+    model.invoke("tell me a short joke")
+
+    [chat] = inference_spans(otel)
+    assert attrs(chat)["gen_ai.response.finish_reasons"] == (expected,)

@@ -124,6 +124,23 @@ def test_request_parameters(replay: Any, otel: Any, instrument: Any, openai_clie
         **expected_request, "openai.api.type": "chat_completions"}
 
 
+def test_whole_number_sampling_parameters_are_doubles(replay: Any, otel: Any, instrument: Any,
+                                                      openai_client: Any) -> None:
+    replay.load_cassette(cassette("otel-contrib__test_chat_completion_extra_params"))
+    instrument()
+
+    openai_client().chat.completions.create(model="gpt-4o-mini", messages=SAY_TEST, temperature=0, top_p=1,
+                                            frequency_penalty=0, presence_penalty=1)
+
+    attrs = chat_span(otel).attributes
+    recorded = {key: attrs[key] for key in ("gen_ai.request.temperature", "gen_ai.request.top_p",
+                                            "gen_ai.request.frequency_penalty", "gen_ai.request.presence_penalty")}
+    # The registry types these as double: an int given for them is exported as a double all the same.
+    assert recorded == {"gen_ai.request.temperature": 0.0, "gen_ai.request.top_p": 1.0,
+                        "gen_ai.request.frequency_penalty": 0.0, "gen_ai.request.presence_penalty": 1.0}
+    assert all(type(value) is float for value in recorded.values()), recorded
+
+
 def test_max_completion_tokens_and_auto_tier(replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
     replay.load_cassette(cassette("otel-contrib__test_chat_completion_with_content"))
     instrument()
@@ -367,6 +384,17 @@ def test_audio_and_file_parts(replay: Any, otel: Any, instrument: Any, openai_cl
             {"type": "blob", "modality": "document", "mime_type": "application/pdf", "content": "JVBERi0="},
         ]},
     ]
+
+
+def test_audio_output_is_speech(replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
+    replay.load_cassette(cassette("openllmetry__test_vision"))
+    instrument()
+
+    openai_client().chat.completions.create(model="gpt-4o-audio-preview", messages=SAY_TEST,
+                                            modalities=["text", "audio"], audio={"voice": "alloy", "format": "wav"})
+
+    # The conventions' output type is the requested modality: `speech` for audio output.
+    assert chat_span(otel).attributes["gen_ai.output.type"] == "speech"
 
 
 def test_tool_definitions_carry_names_only_by_default(replay: Any, otel: Any, instrument: Any,

@@ -251,6 +251,27 @@ def test_streamed_refusal(is_async: bool, replay: Any, otel: Any, instrument: An
 
 
 @ASYNC
+def test_leading_prompt_filter_chunk(is_async: bool, replay: Any, otel: Any, instrument: Any,
+                                     openai_client: Any) -> None:
+    # Azure OpenAI opens a stream with a content-filter chunk that has an empty id and model.
+    chunk = {"id": "chatcmpl-az", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-2024-11-20"}
+    replay.add_sse("/v1/chat/completions", [
+        {"id": "", "object": "", "created": 0, "model": "", "choices": [],
+         "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}]},
+        {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"}}]},
+        {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+    ])
+    instrument()
+
+    run(openai_client, is_async, stream_and_drain(model="gpt-4o", messages=SAY_TEST))
+
+    attributes = chat_span(otel).attributes
+    assert attributes["gen_ai.response.id"] == "chatcmpl-az"
+    assert attributes["gen_ai.response.model"] == "gpt-4o-2024-11-20"
+    assert one_point(otel, DURATION).attributes["gen_ai.response.model"] == "gpt-4o-2024-11-20"
+
+
+@ASYNC
 def test_with_raw_response_stream(is_async: bool, replay: Any, otel: Any, instrument: Any,
                                   openai_client: Any) -> None:
     replay.load_cassette(cassette("otel-contrib__test_chat_completion_streaming_not_complete"))

@@ -50,6 +50,8 @@ def _client(replay: ReplayServer, base_url: str) -> openai.OpenAI:
     ("https://generativelanguage.googleapis.com/v1beta/openai", "gcp.gemini",
      "generativelanguage.googleapis.com", 443),
     ("https://my-res.openai.azure.com/openai/v1", "azure.ai.openai", "my-res.openai.azure.com", 443),
+    ("https://api.anthropic.com/v1/", "anthropic", "api.anthropic.com", 443),
+    ("https://api.cohere.ai/compatibility/v1", "cohere", "api.cohere.ai", 443),
     ("http://localhost:11434/v1", "ollama", "localhost", 11434),
     ("http://gpu-box:8000/v1", "vllm", "gpu-box", 8000),
     ("https://llm.internal.example/v1", "openai", "llm.internal.example", 443),

@@ -124,6 +124,23 @@ def test_streaming_with_usage_and_two_choices(is_async: bool, replay: Any, otel:
     assert [m["parts"] for m in content(span, "gen_ai.output.messages")] == [[_text("A!")], [_text("B?")]]
 
 
+def test_stream_with_a_leading_prompt_filter_chunk(replay: Any, otel: Any, instrument: Any,
+                                                   openai_client: Any) -> None:
+    # Azure OpenAI opens a stream with a content-filter chunk that has an empty id and model.
+    replay.add_sse("/v1/completions", [
+        {"id": "", "object": "", "created": 0, "model": "", "choices": [],
+         "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}]},
+        _chunk([{"index": 0, "text": "A", "finish_reason": "stop", "logprobs": None}]),
+    ])
+    instrument()
+
+    run(openai_client, False, sdk_call("completions.create", model="gpt-35-turbo-instruct", prompt=PROMPT,
+                                       stream=True))
+
+    attrs = span_attributes(chat_span(otel))
+    assert (attrs["gen_ai.response.id"], attrs["gen_ai.response.model"]) == ("cmpl-9", "gpt-3.5-turbo-instruct")
+
+
 @ASYNC
 def test_stream_wrong_api_key(is_async: bool, replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
     replay.load_cassette("openai/ddtrace__completion_stream_wrong_api_key.yaml")

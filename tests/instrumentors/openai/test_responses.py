@@ -297,6 +297,23 @@ def test_previous_response_and_conversation(is_async: bool, conversation: Any, r
     assert replay.last_request.json["previous_response_id"] == "resp_0"
 
 
+@pytest.mark.parametrize(("version", "expected"), [("2", "2"), (None, None)], ids=["versioned", "latest"])
+def test_stored_prompt_template(version: str | None, expected: str | None, replay: Any, otel: Any, instrument: Any,
+                                openai_client: Any) -> None:
+    replay.add("POST", "/v1/responses", body=response_body())
+    instrument(capture_content="NO_CONTENT")
+
+    openai_client().responses.create(
+        model="gpt-4o", prompt={"id": "pmpt_abc123", "version": version, "variables": {"city": "Paris"}})
+
+    # gen_ai.prompt.name is conditionally required when a named prompt template is used; the
+    # variables are opt-in content, not recorded.
+    attrs = span_attributes(chat_span(otel))
+    assert attrs["gen_ai.prompt.name"] == "pmpt_abc123"
+    assert attrs.get("gen_ai.prompt.version") == expected
+    assert not [key for key in attrs if key.startswith("gen_ai.prompt.variable")]
+
+
 def test_with_raw_response(replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
     replay.add("POST", "/v1/responses", body=response_body())
     instrument()
