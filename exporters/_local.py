@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,14 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from traceglass import semconv
 from traceglass._env import TrackingEnv
-from traceglass._tracking import default_store_url, get_tracking_uri, is_store_url, open_store
+from traceglass._tracking import (
+    default_store_url,
+    display_url,
+    get_tracking_uri,
+    is_store_url,
+    open_store,
+    warn_store_unavailable,
+)
 
 if TYPE_CHECKING:
     from traceglass.collector.store import SpanRecord, Store
@@ -20,6 +28,12 @@ if TYPE_CHECKING:
 __all__ = ["LocalStoreSpanExporter"]
 
 _log = logging.getLogger("traceglass")
+
+# A database that is busy or briefly away (another process's long write transaction holding a
+# SQLite file past its busy timeout, a PostgreSQL restart) gets this long, in seconds, before a
+# batch is given up. Writing a batch again is safe: spans already stored are skipped.
+_RETRY_FOR = 10.0
+_MAX_BACKOFF = 2.0
 
 
 class LocalStoreSpanExporter(SpanExporter):
@@ -48,14 +62,27 @@ class LocalStoreSpanExporter(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._shutdown:
             return SpanExportResult.FAILURE
+        records = self._records(spans)
+        if not records:
+            return SpanExportResult.SUCCESS
         try:
-            records = self._records(spans)
-            if records:
-                self._open().write_spans(records, default_experiment=self._default_experiment)
-        except Exception:
-            semconv.report_failure(f"writing spans to {self.url}")
+            store = self._open()
+        except Exception as exc:
+            warn_store_unavailable(exc)
             return SpanExportResult.FAILURE
-        return SpanExportResult.SUCCESS
+        deadline = time.monotonic() + _RETRY_FOR
+        delay = 0.1
+        while True:
+            try:
+                store.write_spans(records, default_experiment=self._default_experiment)
+                return SpanExportResult.SUCCESS
+            except Exception as exc:
+                if _transient(exc) and not self._shutdown and time.monotonic() + delay < deadline:
+                    time.sleep(delay)
+                    delay = min(delay * 2, _MAX_BACKOFF)
+                    continue
+                semconv.report_failure(f"writing spans to {display_url(self.url)}")
+                return SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
         # The store is shared by the process (search_traces() reads it too): left open.
@@ -82,3 +109,11 @@ class LocalStoreSpanExporter(SpanExporter):
             except Exception:  # one malformed span must not cost the batch
                 semconv.report_failure("converting a span for the store")
         return records
+
+
+def _transient(error: Exception) -> bool:
+    """A database that may answer in a moment (locked, busy, connection lost), as opposed to one
+    that refuses the data."""
+    from sqlalchemy import exc
+
+    return isinstance(error, (exc.OperationalError, exc.InterfaceError, exc.TimeoutError))

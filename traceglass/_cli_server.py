@@ -85,7 +85,7 @@ def _run(host: str, port: int, store_url: str | None, grpc_port: int, otlp_http_
          forward_urls: tuple[str, ...], auth_token: str | None, max_request_size: int, max_decompressed_size: int,
          queue_size: int, log_level: str, open_browser: bool = False) -> None:
     from traceglass._env import TrackingEnv, server_auth_token
-    from traceglass._tracking import default_store_url, is_store_url
+    from traceglass._tracking import default_store_url, describe_error, display_url, is_store_url
     from traceglass.collector.server import Server, ServerConfig, ServerConfigError
     from traceglass.collector.server._gc import tune_for_serving
 
@@ -109,6 +109,7 @@ def _run(host: str, port: int, store_url: str | None, grpc_port: int, otlp_http_
         max_decompressed_size=max_decompressed_size,
         queue_capacity=queue_size,
     )
+    running = None
     try:
         running = Server(config)
         # Started before serve_forever() so that the address printed (and opened) is one that answers.
@@ -127,6 +128,12 @@ def _run(host: str, port: int, store_url: str | None, grpc_port: int, otlp_http_
         running.serve_forever()
     except ServerConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    except Exception as exc:
+        if running is None or running.store is not None:
+            raise
+        # The store is opened first: a bad --store (or variable) is a message, not a traceback.
+        raise click.ClickException(f"Cannot open the store at {display_url(store_url)}: "
+                                   f"{describe_error(exc)}") from exc
 
 
 @click.command()

@@ -100,9 +100,12 @@ def _from_env(otel: OtelExportEnv, signal: str) -> Callable[[], list[Any]]:
         for name in names:
             try:
                 built.append(_load(signal, _entry_point_name(otel, signal, name))())
+            except (ValueError, LookupError) as exc:  # a setting to fix, which the message names
+                _log.warning("traceglass: cannot build the %s exporter %r: %s. No %s are exported through it.",
+                             signal, name, exc, signal)
             except Exception:
-                _log.warning("traceglass: cannot build the %s exporter %r named by OTEL_%s_EXPORTER; "
-                             "that exporter is skipped.", signal, name, signal.upper(), exc_info=True)
+                _log.warning("traceglass: cannot build the %s exporter %r; no %s are exported through it.",
+                             signal, name, signal, exc_info=True)
         return built
 
     return build
@@ -113,7 +116,8 @@ def _entry_point_name(otel: OtelExportEnv, signal: str, name: str) -> str:
         return name
     protocol = (otel.otlp_protocol(signal) or "grpc").strip()
     if protocol not in _OTLP_BY_PROTOCOL:
-        raise ValueError(f"unsupported OTLP protocol {protocol!r} (expected grpc or http/protobuf)")
+        variable = "OTEL_EXPORTER_OTLP_" + (f"{signal.upper()}_" if getattr(otel, f"{signal}_protocol") else "")
+        raise ValueError(f"{variable}PROTOCOL is {protocol!r}; expected grpc or http/protobuf")
     return _OTLP_BY_PROTOCOL[protocol]
 
 
@@ -121,4 +125,5 @@ def _load(signal: str, name: str) -> Any:
     group = _GROUPS[signal]
     for entry_point in importlib.metadata.entry_points(group=group, name=name):
         return entry_point.load()
-    raise LookupError(f"no {group} entry point named {name!r} is installed")
+    raise LookupError(f"OTEL_{signal.upper()}_EXPORTER names {name!r}, and no installed package provides "
+                      f"an exporter by that name (entry point group {group})")

@@ -30,6 +30,7 @@ __all__ = [
     "TrackingEnv",
     "autolog_capture",
     "parse_bool",
+    "reset_warnings",
     "server_auth_token",
 ]
 
@@ -117,11 +118,28 @@ class CaptureMode(enum.Enum):
             return cls.SPAN_ONLY
         if text in _FALSE or not text:
             return cls.NO_CONTENT
-        _log.warning(
-            "%s has value %r; expected one of %s. Capturing no content.",
-            source, value, ", ".join(cls.__members__),
-        )
+        _warn("%s has value %r; expected one of %s. Capturing no content.",
+              source, value, ", ".join(cls.__members__))
         return cls.NO_CONTENT
+
+
+_warned: set[str] = set()
+
+
+def _warn(message: str, *args: object) -> None:
+    # Every instrument() and autolog() call reads the variables again: a bad value is reported at
+    # WARNING the first time only, not once per instrumented SDK.
+    text = "traceglass: " + message % args
+    if text in _warned:
+        _log.debug("%s", text)
+        return
+    _warned.add(text)
+    _log.warning("%s", text)
+
+
+def reset_warnings() -> None:
+    """Report bad values again, as in a new process."""
+    _warned.clear()
 
 
 _TRUE = frozenset({"TRUE", "1", "YES", "ON"})
@@ -135,7 +153,7 @@ def parse_bool(value: str, source: str, default: bool) -> bool:
         return True
     if text in _FALSE:
         return False
-    _log.warning("%s has value %r; not a valid bool. Using %s.", source, value, default)
+    _warn("%s has value %r; not a valid bool. Using %s.", source, value, default)
     return default
 
 
@@ -175,8 +193,8 @@ class Settings:
                 try:
                     max_content_length = max(0, int(raw))
                 except ValueError:
-                    _log.warning("%s has value %r; not an integer. Using %d.",
-                                 MAX_CONTENT_LENGTH, raw, _DEFAULT_MAX_CONTENT_LENGTH)
+                    _warn("%s has value %r; not an integer. Using %d.",
+                          MAX_CONTENT_LENGTH, raw, _DEFAULT_MAX_CONTENT_LENGTH)
         if full_tool_definitions is None:
             raw = env.get(FULL_TOOL_DEFINITIONS)
             full_tool_definitions = False if raw is None else parse_bool(raw, FULL_TOOL_DEFINITIONS, False)

@@ -54,7 +54,12 @@ def set_experiment(name: str | None) -> Experiment | None:
     if destination.kind != "store" or destination.url is None:
         return None
     try:
-        return _tracking.open_store(destination.url).get_or_create_experiment(current)
+        store = _tracking.open_store(destination.url)
+    except Exception as exc:
+        _tracking.warn_store_unavailable(exc)
+        return None
+    try:
+        return store.get_or_create_experiment(current)
     except Exception:
         semconv.report_failure("set_experiment")
         return None

@@ -291,15 +291,42 @@ def _register_atexit() -> None:
     global _atexit_registered
     if not _atexit_registered:
         atexit.register(_at_exit)
+        _flush_when_multiprocessing_children_exit()
         _atexit_registered = True
+
+
+class _ForkAnchor:
+    """What multiprocessing's after-fork registry keys our hook by (it holds it weakly)."""
+
+
+_fork_anchor = _ForkAnchor()
+
+
+def _flush_when_multiprocessing_children_exit() -> None:
+    # A multiprocessing child started by fork or forkserver ends with os._exit(): atexit hooks do
+    # not run there, only multiprocessing's own finalizers. A child forked after the pipeline was
+    # set up gets such a finalizer through the after-fork registry; a child that sets the pipeline
+    # up itself registers it directly.
+    from multiprocessing import parent_process, util
+
+    util.register_after_fork(_fork_anchor, _add_multiprocessing_finalizer)
+    if parent_process() is not None:
+        _add_multiprocessing_finalizer(_fork_anchor)
+
+
+def _add_multiprocessing_finalizer(_anchor: object) -> None:
+    from multiprocessing import util
+
+    util.Finalize(None, _at_exit, exitpriority=10)
 
 
 def _reset() -> None:
     """Undo everything set up in this process: flush and stop the processors traceglass added,
-    shut down the providers it created, forget the tracking URI, the experiment and open stores.
-    The OpenTelemetry globals themselves are left as they are (they can be set only once)."""
+    shut down the providers it created, forget the tracking URI, the experiment, open stores and
+    the bad settings already reported. The OpenTelemetry globals themselves are left as they are
+    (they can be set only once)."""
     global _current, _seen_global
-    from traceglass import _experiment, _tracking
+    from traceglass import _env, _experiment, _tracking
 
     with _lock:
         for provider, managed in list(_managed.items()):
@@ -315,3 +342,4 @@ def _reset() -> None:
         _tracking._reset()
         _experiment._reset()
         _tracking.close_stores()
+        _env.reset_warnings()

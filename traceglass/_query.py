@@ -7,6 +7,7 @@ URL is opened directly; a traceglass server's address is asked through its query
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -76,7 +77,7 @@ def search_traces(
     experiment_names: Sequence[str] | None = None,
     filter_string: str | None = None,
     order_by: Sequence[str] | None = None,
-    max_results: int = 100,
+    max_results: int | None = 100,
     page_token: str | None = None,
     return_type: Literal["pandas", "list"] = "pandas",
 ) -> pandas.DataFrame | TraceList:
@@ -90,7 +91,8 @@ def search_traces(
         A bad filter raises FilterError (a ValueError) saying where and what was expected.
     order_by: e.g. ["timestamp_ms DESC"], ["trace.execution_time_ms ASC"].
     max_results, page_token: one page; the next page's token is `df.attrs["next_page_token"]`
-        (pandas) or `.next_page_token` (list), None on the last page.
+        (pandas) or `.next_page_token` (list), None on the last page. max_results=None, as in
+        MLflow: every matching trace.
     return_type: "pandas" (a DataFrame, one row per trace: DATAFRAME_COLUMNS; spans through
         get_trace(trace_id)) or "list" (TraceInfo objects).
     """
@@ -111,13 +113,15 @@ def search_page(
     experiment_names: Sequence[str] | None = None,
     filter_string: str | None = None,
     order_by: Sequence[str] | None = None,
-    max_results: int = 100,
+    max_results: int | None = 100,
     page_token: str | None = None,
 ) -> tuple[list[TraceInfo], str | None]:
     """One page of search results from `store` (search_traces() and the CLI share it)."""
     if any(isinstance(value, (str, int)) for value in (experiment_ids, experiment_names, order_by)):
         raise TypeError("search_traces(): experiment_ids, experiment_names and order_by take a list, "
                         "e.g. experiment_names=['quickstart']")
+    if max_results is None:  # MLflow's way of asking for every matching trace
+        max_results = sys.maxsize
     if not isinstance(max_results, int) or isinstance(max_results, bool) or max_results < 1:
         raise ValueError(f"search_traces(): max_results must be a positive integer, got {max_results!r}")
     _pipeline.flush()

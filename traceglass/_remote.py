@@ -24,6 +24,8 @@ __all__ = ["RemoteStore"]
 
 _PREFIX = "/api/v1"
 _TIMEOUT = 30.0
+_MAX_PAGE = 1000  # the most traces the query API returns per request (its max_results limit)
+_LONG_REQUEST = 8000  # characters of URL beyond which common HTTP servers and proxies may refuse it
 
 
 class RemoteStore:
@@ -64,19 +66,31 @@ class RemoteStore:
         max_results: int = 100,
         page_token: str | None = None,
     ) -> TracePage:
+        if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
+            raise ValueError(f"max_results must be a positive integer, not {max_results!r}")
         if experiment_ids is not None and not experiment_ids:
             return TracePage([])  # an empty scope matches nothing; no parameter would mean "everywhere"
         params: list[tuple[str, Any]] = [("experiment_id", experiment_id) for experiment_id in experiment_ids or ()]
         if filter_string:
             params.append(("filter", filter_string))
         params.extend(("order_by", key) for key in order_by or ())
-        params.append(("max_results", max_results))
-        if page_token:
-            params.append(("page_token", page_token))
-        data = self._request("GET", "/traces?" + urllib.parse.urlencode(params))
-        return TracePage([TraceInfo.from_dict(info) for info in data["traces"]], data.get("next_page_token"))
+        infos: list[TraceInfo] = []
+        token = page_token
+        while True:
+            # The server answers at most _MAX_PAGE traces a request: a larger page is the next
+            # pages joined, so that max_results means what it means against a store.
+            size = min(max_results - len(infos), _MAX_PAGE)
+            data = self._request("GET", "/traces?" + _search_query(
+                [*params, ("max_results", size), *([("page_token", token)] if token else [])],
+                filter_string, order_by, page_token))
+            infos.extend(TraceInfo.from_dict(info) for info in data["traces"])
+            token = data.get("next_page_token")
+            if token is None or len(infos) >= max_results:
+                return TracePage(infos, token)
 
     def get_trace(self, trace_id: str) -> Trace | None:
+        if not trace_id:
+            return None  # no trace has an empty id, and /traces/ would be the search route
         try:
             return Trace.from_dict(self._request("GET", f"/traces/{_segment(trace_id)}"))
         except _NotFound:
@@ -109,15 +123,40 @@ class RemoteStore:
                 content = response.read()
         except urllib.error.HTTPError as error:
             with error:
-                raise _error(error.code, error.read(), f"{method} {request.full_url}") from None
+                try:
+                    content = error.read()
+                except OSError:  # closed after the answer, as a server does with a request line too long for it
+                    content = b""
+                raise _error(error.code, content, f"{method} {request.full_url}") from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise StoreError(f"Cannot reach the traceglass server at {self.url}: {reason}") from None
-        return json.loads(content) if content else None
+        try:
+            return json.loads(content) if content else None
+        except ValueError:  # an HTML page: a proxy's login, another web application on that port
+            raise StoreError(f"The server at {self.url} answered {method} {_PREFIX}{path} with something other "
+                             f"than JSON: is it a traceglass server's main port (with the query API)?") from None
 
 
 class _NotFound(StoreError):
     pass
+
+
+def _search_query(params: list[tuple[str, Any]], filter_string: str | None, order_by: Sequence[str] | None,
+                  page_token: str | None) -> str:
+    """The query string of a search request."""
+    try:
+        return urllib.parse.urlencode(params)
+    except UnicodeEncodeError:
+        # Text that cannot be sent as UTF-8 (a lone surrogate): raise what a store raises for it.
+        from traceglass.collector.store._filter import parse_filter, parse_order_by
+        from traceglass.collector.store._query import decode_page_token
+
+        parse_filter(filter_string)
+        parse_order_by(order_by)
+        if page_token:
+            decode_page_token(page_token)
+        raise
 
 
 def _segment(text: str) -> str:
@@ -149,6 +188,11 @@ def _error(status: int, content: bytes, request: str) -> Exception:
         return ValueError(f"The server refused the request: {details or payload}")
     if status == 401:
         return StoreError("The traceglass server requires a token: set TRACEGLASS_AUTH_TOKEN to its bearer token.")
+    if status in (400, 414, 431) and len(request) > _LONG_REQUEST:
+        # HTTP servers and proxies refuse long URLs before the query API sees them; a store has no such limit.
+        return ValueError(f"The server refused a request of {len(request)} characters, longer than it accepts: "
+                          f"shorten the filter (fewer values in its IN lists), or search the store directly.")
     # Not an answer of the query API: the address is likely something else (an OTLP-only port, a proxy).
-    return StoreError(f"The server answered {status} to {request}: is it a traceglass server's main port "
+    shown = request if len(request) <= 200 else request[:200] + "..."
+    return StoreError(f"The server answered {status} to {shown}: is it a traceglass server's main port "
                       f"(with the query API)?")

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from traceglass._env import TRACKING_URI, TrackingEnv
 
@@ -31,12 +32,15 @@ __all__ = [
     "Destination",
     "close_stores",
     "default_store_url",
+    "describe_error",
+    "display_url",
     "get_tracking_uri",
     "is_server_url",
     "is_store_url",
     "open_store",
     "resolve_destination",
     "set_tracking_uri",
+    "warn_store_unavailable",
 ]
 
 _DB_FILE = "traceglass.db"
@@ -129,11 +133,61 @@ def open_store(url: str) -> Store:
     with _lock:
         store = _stores.get(url)
         if store is None:
-            from traceglass.collector.store import Store
+            from traceglass.collector.store import Store, StoreError
 
-            store = Store.open(url)
+            try:
+                store = Store.open(url)
+            except Exception as exc:
+                # One StoreError naming the store, whatever failed beneath (a directory that cannot
+                # be created, a file that is not a database, a server that refuses connections).
+                raise StoreError(f"Cannot open the store at {display_url(url)}: {describe_error(exc)}") from exc
             _stores[url] = store
         return store
+
+
+def warn_store_unavailable(error: Exception) -> None:
+    """Log once that spans cannot be recorded because the store did not open (`error`, from
+    open_store()): a setting to fix, so one line and no traceback."""
+    text = str(error)
+    end = "" if text.endswith((".", "?", "!")) else "."
+    _warn_once(f"{text}{end} Traces are not recorded there. The application is not affected.")
+
+
+def display_url(url: str) -> str:
+    """`url` with its password masked: URLs end up in logs and error messages."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:***@{host}"))
+
+
+def describe_error(exc: BaseException) -> str:
+    """The gist of `exc` on one line: the database driver's own message when SQLAlchemy wraps one
+    (SQLAlchemy's text adds the SQL statement and a documentation link)."""
+    cause = getattr(exc, "orig", None) or exc
+    return " ".join(str(cause).split()) or type(cause).__name__
+
+
+def _after_fork_in_child() -> None:
+    # A forked child must not talk over its parent's database connections: a PostgreSQL
+    # connection's protocol state and a SQLite file's locks belong to the parent. Each store gets
+    # a new pool here; the inherited connections are left open, for the parent. A lock held by
+    # another thread of the parent at the fork would never be released in the child.
+    global _lock
+    _lock = threading.Lock()
+    for store in list(_stores.values()):
+        engine = store.engine
+        if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+            continue  # an in-memory store is the child's own copy, reachable only through its connection
+        try:
+            engine.dispose(close=False)
+        except Exception:  # the store then fails in the child, where the exporter reports it
+            pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def close_stores() -> None:
@@ -160,7 +214,7 @@ def _kind(uri: str, source: str) -> Literal["store", "server"]:
     if scheme in _SERVER_SCHEMES and urlsplit(uri).netloc:
         return "server"
     raise ValueError(
-        f"{source}: unsupported tracking URI {uri!r}. Use a store URL (sqlite:////path/to/traces.db, "
+        f"{source}: unsupported tracking URI {display_url(uri)!r}. Use a store URL (sqlite:////path/to/traces.db, "
         f"postgresql://user:password@host/db) or the address of a traceglass server (http://127.0.0.1:5000)."
     )
 
@@ -185,7 +239,8 @@ def _warn_once(message: str) -> None:
 
 
 def _reset() -> None:
-    """Forget the explicit URI (the pipeline's reset calls this)."""
+    """Forget the explicit URI and the warnings given (the pipeline's reset calls this)."""
     global _explicit_uri
     _explicit_uri = None
+    _warned.clear()
 

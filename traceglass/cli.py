@@ -134,6 +134,9 @@ def _infos(store: Backend, experiments: tuple[str, ...], filter_string: str | No
 @contextlib.contextmanager
 def _errors() -> Iterator[None]:
     """Turns the query API's errors into one-line messages."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from traceglass._tracking import describe_error
     from traceglass.collector.store import StoreError
 
     try:
@@ -142,6 +145,8 @@ def _errors() -> Iterator[None]:
         raise _CommandError(str(exc), exit_code=2) from exc
     except (StoreError, NotImplementedError) as exc:
         raise _CommandError(str(exc), exit_code=1) from exc
+    except SQLAlchemyError as exc:  # the database failed mid-query (locked, connection lost)
+        raise _CommandError(f"The store could not answer: {describe_error(exc)}", exit_code=1) from exc
 
 
 _TABLE = (("TRACE ID", 32), ("EXPERIMENT", 16), ("START (UTC)", 19), ("STATUS", 11), ("MS", 7),

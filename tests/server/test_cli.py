@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,21 @@ def test_forward_url_must_be_http(tmp_path: Path) -> None:
                                        "--forward-otlp", "jaeger:4318"])
     assert result.exit_code == 2
     assert "is not an http(s) URL" in result.output
+
+
+def test_a_store_that_cannot_be_opened_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for store, expected in [
+        (f"sqlite:///{blocker / 't.db'}", f"Error: Cannot open the store at sqlite:///{blocker / 't.db'}: "),
+        (f"postgresql://tg:s3cret@127.0.0.1:{port}/db",
+         f"Error: Cannot open the store at postgresql://tg:***@127.0.0.1:{port}/db: "),
+        ("nonsense", "Error: Cannot open the store at nonsense: Invalid store URL"),
+    ]:
+        result = CliRunner().invoke(main, ["server", "--store", store, "--grpc-port", "0", "--otlp-http-port", "0"])
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(expected), result.output
+        assert "s3cret" not in result.output

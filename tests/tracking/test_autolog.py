@@ -114,6 +114,29 @@ def test_autolog_skips_missing_sdks_quietly(
     assert "pip install ollama" in caplog.text
 
 
+def test_a_bad_variable_is_reported_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, default_store_url: str,
+    openai_client: Callable[..., Any], replay: ReplayServer,
+) -> None:
+    monkeypatch.setenv("TRACEGLASS_MAX_CONTENT_LENGTH", "lots")
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT", "perhaps")
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "everything")
+
+    with caplog.at_level("WARNING", logger="traceglass"):
+        traceglass.autolog()  # every installed SDK's instrumentor reads the variables
+        traceglass.openai.autolog()
+        chat(openai_client, replay)
+
+    assert [record.getMessage() for record in caplog.records] == [
+        "traceglass: OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT has value 'everything'; expected one of "
+        "NO_CONTENT, SPAN_ONLY, EVENT_ONLY, SPAN_AND_EVENT. Capturing no content.",
+        "traceglass: OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT has value 'perhaps'; not a valid bool. Using False.",
+        "traceglass: TRACEGLASS_MAX_CONTENT_LENGTH has value 'lots'; not an integer. Using 65536.",
+    ]
+    [trace] = _stored(default_store_url)
+    assert INPUT not in trace.spans[0].attributes  # the bad value means no content, as it says
+
+
 # -- every provider ---------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,10 +13,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy.exc import OperationalError
 
 import traceglass
 from tests.replay import ReplayServer
 from tests.tracking._helpers import chat, clean_env
+from traceglass._tracking import open_store
 from traceglass.cli import main
 
 
@@ -103,6 +106,30 @@ def test_an_unreachable_server_says_so(unused_port: int) -> None:
 
     assert result.exit_code == 1
     assert f"Cannot reach the traceglass server at http://127.0.0.1:{unused_port}" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["traces", "search"], ["traces", "export"], ["experiments", "list"]])
+def test_a_store_that_cannot_be_opened_exits_1_with_one_line(tmp_path: Path, command: list[str]) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    url = f"sqlite:///{blocker / 'traces.db'}"
+
+    result = _run(*command, "--tracking-uri", url)
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: Cannot open the store at {url}: ")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_database_error_mid_query_exits_1_with_one_line(recorded: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("SELECT ...", None, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(open_store(recorded), "search_traces", locked)
+    result = _run("traces", "search")
+
+    assert result.exit_code == 1
+    assert result.stderr == "Error: The store could not answer: database is locked\n"
 
 
 def test_no_traces() -> None:

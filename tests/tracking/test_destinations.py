@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -187,6 +188,31 @@ def test_otel_traces_exporter_names_the_exporter(
     assert receiver.points == []  # no metrics exporter named, no metrics endpoint: none set up
 
 
+def test_otel_settings_that_name_no_exporter_say_which_one_once_per_signal(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, receiver: OtlpReceiver,
+    openai_client: Callable[..., Any], replay: ReplayServer,
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf ")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/json")
+    monkeypatch.setenv("OTEL_LOGS_EXPORTER", "jaeger")
+
+    with caplog.at_level("WARNING", logger="traceglass"):
+        traceglass.openai.autolog()
+        reply = chat(openai_client, replay)
+        _flush_all()
+
+    assert reply.choices[0].message.content == "Hi there!"
+    assert [span.name for span in receiver.spans] == ["chat gpt-4o-mini"]  # the valid setting still applies
+    assert [(record.getMessage(), record.exc_info) for record in caplog.records] == [
+        ("traceglass: cannot build the metrics exporter 'otlp': OTEL_EXPORTER_OTLP_METRICS_PROTOCOL is 'http/json'; "
+         "expected grpc or http/protobuf. No metrics are exported through it.", None),
+        ("traceglass: cannot build the logs exporter 'jaeger': OTEL_LOGS_EXPORTER names 'jaeger', and no installed "
+         "package provides an exporter by that name (entry point group opentelemetry_logs_exporter). No logs are "
+         "exported through it.", None),
+    ]
+
+
 def test_set_tracking_uri_wins_over_otel_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: OtlpReceiver,
     openai_client: Callable[..., Any], replay: ReplayServer,
@@ -234,3 +260,49 @@ def test_a_server_gets_the_auth_token(
 
     assert ("/v1/traces", "Bearer s3cret") in seen
     assert ("/v1/metrics", "Bearer s3cret") in seen
+
+
+# -- a store that cannot be opened ---------------------------------------------------------------
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "traceglass" and r.levelno >= logging.WARNING]
+
+
+def test_a_store_that_cannot_be_opened_is_one_line_and_the_app_runs_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    openai_client: Callable[..., Any], replay: ReplayServer,
+) -> None:
+    blocker = tmp_path / "a-file"  # its "directory" cannot be created
+    blocker.write_text("")
+    url = f"sqlite:///{blocker / 'traces.db'}"
+    monkeypatch.setenv("TRACEGLASS_TRACKING_URI", url)
+
+    with caplog.at_level("DEBUG", logger="traceglass"):
+        assert traceglass.set_experiment("unwritable") is None
+        traceglass.openai.autolog()
+        reply = chat(openai_client, replay)
+        chat(openai_client, replay)
+        traceglass._pipeline.flush()
+
+    assert reply.choices[0].message.content == "Hi there!"
+    [warning] = _warnings(caplog)  # set_experiment() and the exporter both met it: said once
+    assert warning.exc_info is None
+    assert warning.getMessage().startswith(f"traceglass: Cannot open the store at {url}: ")
+    assert "Traceback" not in caplog.text
+
+
+def test_a_store_password_never_reaches_the_log(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, unused_port: int
+) -> None:
+    monkeypatch.setenv("TRACEGLASS_TRACKING_URI", f"postgresql://tg:s3cret@127.0.0.1:{unused_port}/traces")
+
+    with caplog.at_level("DEBUG", logger="traceglass"):
+        traceglass.set_experiment("pg")
+        with traceglass.start_span("work"):
+            pass
+        traceglass._pipeline.flush()
+
+    [warning] = _warnings(caplog)
+    assert f"Cannot open the store at postgresql://tg:***@127.0.0.1:{unused_port}/traces" in warning.getMessage()
+    assert "s3cret" not in caplog.text

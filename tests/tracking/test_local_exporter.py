@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opentelemetry import trace
@@ -12,11 +14,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace.span import TraceState
+from sqlalchemy.exc import OperationalError
 from traceglass.exporters import LocalStoreSpanExporter
 from traceglass.exporters._convert import span_to_record
 
 import traceglass
 from tests.tracking._helpers import read_store
+from traceglass._tracking import open_store
 
 REMOTE = SpanContext(0x1234, 0x5678, is_remote=True, trace_flags=TraceFlags(1),
                      trace_state=TraceState([("vendor", "v1")]))
@@ -90,6 +94,30 @@ def test_exporter_writes_into_the_store(tmp_path: Path) -> None:
     server = next(span for span in stored.spans if span.name == "server op")
     assert server.scope_schema_url == "https://example.com/schema/1.0"
     assert server.attributes["b"] == ["x", "y"]
+
+
+def test_a_busy_database_is_retried_rather_than_the_spans_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    exporter = LocalStoreSpanExporter(url)
+    store = open_store(url)
+    write_spans = store.write_spans
+    attempts: list[int] = []
+
+    def locked_twice(*args: Any, **kwargs: Any) -> int:
+        # What another process holding the write lock past SQLite's busy timeout looks like.
+        attempts.append(1)
+        if len(attempts) <= 2:
+            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+        return write_spans(*args, **kwargs)
+
+    monkeypatch.setattr(store, "write_spans", locked_twice)
+
+    assert exporter.export(_spans()) is SpanExportResult.SUCCESS
+    assert len(attempts) == 3
+    [stored] = read_store(url)
+    assert sorted(span.name for span in stored.spans) == ["child", "server op"]
 
 
 def test_exporter_defaults_to_the_tracking_uri(tmp_path: Path, default_store_url: str) -> None:

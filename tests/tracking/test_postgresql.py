@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from click.testing import CliRunner
 import traceglass
 from tests.postgres import PostgresServer, PostgresUnavailable, postgres_server
 from tests.replay import ReplayServer
-from tests.tracking._helpers import chat
+from tests.tracking._helpers import chat, clean_env, read_store, run_script, serve_openai
 from traceglass.cli import main
 
 pytestmark = pytest.mark.slow
@@ -47,3 +48,44 @@ def test_postgresql_tracking_uri(
     assert result.exit_code == 0, result.output
     [line] = result.stdout.splitlines()
     assert json.loads(line)["info"]["trace_id"] == df["trace_id"][0]
+
+
+def test_forked_children_record_into_postgresql_too(
+    postgres: PostgresServer, tmp_path: Path, replay: ReplayServer
+) -> None:
+    """Children forked after the store was opened write through connections of their own: the
+    parent's, shared, would interleave two processes' transactions on one socket."""
+    postgres.admin("CREATE DATABASE forked")
+    url = postgres.url("forked")
+    serve_openai(replay)
+    script = """
+        import os, sys
+        import openai
+        import traceglass
+
+        traceglass.set_experiment("forked")
+        traceglass.openai.autolog()
+
+        def calls(count):
+            client = openai.OpenAI(base_url=os.environ["APP_OPENAI_BASE_URL"], api_key="k", max_retries=0)
+            for _ in range(count):
+                client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+                traceglass.search_traces(return_type="list")  # writes the span now, through the pool
+
+        calls(1)
+        children = []
+        for _ in range(3):
+            pid = os.fork()
+            if pid == 0:
+                calls(10)
+                sys.exit(0)
+            children.append(pid)
+        calls(10)
+        assert all(os.waitpid(pid, 0)[1] == 0 for pid in children)
+    """
+
+    result = run_script(tmp_path, script, clean_env(TRACEGLASS_TRACKING_URI=url, HOME=str(tmp_path),
+                                                    APP_OPENAI_BASE_URL=replay.url("/v1")))
+
+    assert "Traceback" not in result.stderr, result.stderr
+    assert len(read_store(url)) == 41

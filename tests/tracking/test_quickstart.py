@@ -102,3 +102,40 @@ def test_a_short_script_is_flushed_at_exit(tmp_path: Path, replay: ReplayServer)
     traces = read_store(f"sqlite:///{tmp_path / 'tg' / 'traceglass.db'}")
     assert [t.info.experiment_name for t in traces] == ["exit"] * 3
     assert [len(t.spans) for t in traces] == [1, 1, 1]
+
+
+@pytest.mark.parametrize("start_method", ["fork", "forkserver"])
+def test_a_multiprocessing_child_is_flushed_when_it_exits(
+    tmp_path: Path, replay: ReplayServer, start_method: str
+) -> None:
+    """Such a child ends with os._exit(), which runs no atexit hook: multiprocessing's own
+    finalizers flush it."""
+    serve_openai(replay)
+    env = clean_env(HOME=str(tmp_path / "user"), TRACEGLASS_HOME=str(tmp_path / "tg"),
+                    APP_OPENAI_BASE_URL=replay.url("/v1"), START_METHOD=start_method)
+    script = """
+        import multiprocessing
+        import os
+        import openai
+        import traceglass
+
+        traceglass.set_experiment("child")
+        traceglass.openai.autolog()
+
+        def calls(count):
+            client = openai.OpenAI(base_url=os.environ["APP_OPENAI_BASE_URL"], api_key="k", max_retries=0)
+            for _ in range(count):
+                client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+
+        if __name__ == "__main__":
+            child = multiprocessing.get_context(os.environ["START_METHOD"]).Process(target=calls, args=(2,))
+            child.start()
+            child.join()
+            assert child.exitcode == 0
+            calls(1)
+    """
+
+    run_script(tmp_path, script, env)
+
+    traces = read_store(f"sqlite:///{tmp_path / 'tg' / 'traceglass.db'}")
+    assert [t.info.experiment_name for t in traces] == ["child"] * 3

@@ -4,7 +4,9 @@ its query API exactly as they do from its store."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +125,34 @@ def test_errors_are_the_stores(recorded: str, store_url: str) -> None:
     assert "No trace with id" in remote
 
 
+def test_text_that_cannot_be_sent_fails_as_on_a_store(recorded: str, store_url: str) -> None:
+    for arguments in ({"filter_string": "trace.name = '\ud800'"}, {"order_by": ["name \udc80"]}):
+        errors = []
+        for uri in (recorded, store_url):
+            traceglass.set_tracking_uri(uri)
+            with pytest.raises(FilterError) as raised:
+                traceglass.search_traces(**arguments)
+            errors.append((str(raised.value), raised.value.position))
+        assert errors[0] == errors[1]
+
+
+def test_a_filter_too_long_for_a_url_is_a_clear_error(recorded: str) -> None:
+    trace_ids = ", ".join(f"'{n:032x}'" for n in range(10_000))
+    with pytest.raises(ValueError, match="longer than it accepts: shorten the filter"):
+        traceglass.search_traces(filter_string=f"trace.trace_id IN ({trace_ids})")
+
+
+def test_max_results_above_the_servers_page_limit(recorded: str, store_url: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    remote, local = _both(store_url, recorded, lambda: traceglass.search_traces(max_results=5000, return_type="list"))
+    assert [info.trace_id for info in remote] == [info.trace_id for info in local] and len(remote) == 4
+    # Pages larger than what the server answers at once are joined from its pages.
+    monkeypatch.setattr("traceglass._remote._MAX_PAGE", 1)
+    remote, local = _both(store_url, recorded, lambda: traceglass.search_traces(max_results=3, return_type="list"))
+    assert [info.trace_id for info in remote] == [info.trace_id for info in local]
+    assert remote.next_page_token == local.next_page_token is not None
+
+
 def test_get_trace_and_tags(recorded: str, store_url: str) -> None:
     traceglass.set_tracking_uri(recorded)
     [info] = traceglass.search_traces(filter_string="trace.name = 'ask q2'", return_type="list")
@@ -131,6 +161,7 @@ def test_get_trace_and_tags(recorded: str, store_url: str) -> None:
     assert remote.to_dict() == local.to_dict()
     assert [span.name for span in remote.spans] == ["ask q2", "chat gpt-4o-mini"]
     assert traceglass.get_trace("f" * 32) is None
+    assert traceglass.get_trace("") is None
 
     traceglass.set_trace_tag(info.trace_id, "reviewed", "yes")
     traceglass.set_trace_tag(info.trace_id, "team/owner", "search")
@@ -153,6 +184,35 @@ def test_the_token_is_sent(store_url: str, monkeypatch: pytest.MonkeyPatch) -> N
             traceglass.search_traces(experiment_names=["guarded"])
         monkeypatch.setenv("TRACEGLASS_AUTH_TOKEN", TOKEN)
         assert traceglass.search_traces(experiment_names=["guarded"], return_type="list") == []
+
+
+def test_a_web_page_at_the_address_is_a_clear_error() -> None:
+    class Page(BaseHTTPRequestHandler):  # a proxy's login page, another web application
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = b"<html><body>Please log in</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    page = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=page.serve_forever, args=(0.05,), daemon=True).start()
+    address = f"http://127.0.0.1:{page.server_address[1]}"
+    try:
+        traceglass.set_tracking_uri(address)
+        with pytest.raises(StoreError, match="something other than JSON: is it a traceglass server's main port"):
+            traceglass.search_traces(return_type="list")
+        result = CliRunner().invoke(main, ["experiments", "list", "--tracking-uri", address])
+    finally:
+        page.shutdown()
+        page.server_close()
+
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: The server at {address} answered GET /api/v1/experiments with something")
 
 
 def test_the_remote_store_manages_experiments(server: Server) -> None:

@@ -60,6 +60,12 @@ def test_list_pages_and_order(three_traces: list[str]) -> None:
     assert rest.next_page_token is None
 
 
+def test_max_results_none_is_every_trace_as_in_mlflow(three_traces: list[str]) -> None:
+    everything = traceglass.search_traces(experiment_names=["search"], max_results=None, return_type="list")
+    assert [info.name for info in everything] == ["ask q3", "ask q2", "ask q1"]
+    assert everything.next_page_token is None
+
+
 def test_ids_names_and_everything(three_traces: list[str]) -> None:
     search_id = traceglass.search_traces(experiment_names=["search"], return_type="list")[0].experiment_id
     by_id = traceglass.search_traces(experiment_ids=[search_id], return_type="list")
