@@ -180,6 +180,8 @@ def query_router(store: Store) -> APIRouter:
             return store.create_experiment(_name(body.name)).to_dict()
         except StoreError as exc:
             raise ApiError(409, "ALREADY_EXISTS", str(exc)) from None
+        except ValueError as exc:  # a name the store refuses (too long)
+            raise ApiError(400, "INVALID_ARGUMENT", str(exc)) from None
 
     @router.patch("/experiments/{experiment_id}", response_model=ExperimentModel,
                   responses={**_ERRORS, 409: {"model": ErrorBody, "description": "The name is taken"}})
@@ -192,6 +194,8 @@ def query_router(store: Store) -> APIRouter:
             if store.get_experiment(experiment_id) is None:  # deleted meanwhile
                 raise ApiError(404, "NOT_FOUND", str(exc)) from None
             raise ApiError(409, "ALREADY_EXISTS", str(exc)) from None
+        except ValueError as exc:
+            raise ApiError(400, "INVALID_ARGUMENT", str(exc)) from None
 
     @router.delete("/experiments/{experiment_id}", status_code=204, response_class=Response,
                    responses={404: _ERRORS[404]})

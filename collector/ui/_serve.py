@@ -65,9 +65,13 @@ def ui_router(auth_required: bool) -> APIRouter:
 
     @router.get("/static/{path:path}")
     async def static(path: str) -> Response:
-        target = (STATIC_DIR / path).resolve()
-        # Only regular files inside static/ (no "..", no symlink leading out).
-        if not target.is_relative_to(STATIC_DIR) or not target.is_file() or target.suffix not in _MEDIA_TYPES:
+        try:
+            target = (STATIC_DIR / path).resolve()
+            # Only regular files inside static/ (no "..", no symlink leading out).
+            found = target.is_relative_to(STATIC_DIR) and target.is_file() and target.suffix in _MEDIA_TYPES
+        except (ValueError, OSError):  # no such file can exist: a NUL byte, a name too long for the OS
+            found = False
+        if not found:
             return Response("Not Found", status_code=404, media_type="text/plain", headers=_HEADERS)
         return FileResponse(target, media_type=_MEDIA_TYPES[target.suffix], headers=_HEADERS)
 

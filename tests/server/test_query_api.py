@@ -106,6 +106,16 @@ def test_experiments_list_create_rename_delete(loaded: Server) -> None:
     assert names == ["alpha", "delta"]
 
 
+def test_an_experiment_name_too_long_is_refused_with_its_reason(loaded: Server) -> None:
+    status, body = call(loaded, "POST", "/experiments", {"name": "x" * 300})
+    assert status == 400 and body["error"]["code"] == "INVALID_ARGUMENT"
+    assert "longer than 256 characters" in body["error"]["message"]
+    alpha = {e["name"]: e for e in call(loaded, "GET", "/experiments")[1]["experiments"]}["alpha"]
+    status, body = call(loaded, "PATCH", f"/experiments/{alpha['experiment_id']}", {"name": "y" * 300})
+    assert status == 400 and "longer than 256 characters" in body["error"]["message"]
+    assert call(loaded, "POST", "/experiments", {"name": "x" * 256})[0] == 201
+
+
 # -- search ------------------------------------------------------------------------------------------
 
 

@@ -459,3 +459,119 @@ def test_trace_view_shows_spans_with_looping_or_missing_parents(page: Any, loade
     }""")
     items = page.locator("#standalone").get_by_role("treeitem")
     expect(items).to_have_count(4)
+
+
+def test_previews_of_long_answers_and_malformed_messages_are_readable(page: Any, loaded: Loaded) -> None:
+    # A long answer's preview is cut inside its text (no closing quote), perhaps inside a \u escape;
+    # a message part may be null. Neither may show raw JSON, nor keep the list from rendering.
+    page.goto(loaded.base + "/")
+    expect(page.get_by_role("heading", name="Experiments")).to_be_visible()
+    results = page.evaluate(r"""async () => {
+        const { previewText } = await import('/static/traces.js');
+        const text = 'Sure: ' + 'blah '.repeat(400);
+        const long = JSON.stringify([{role: 'assistant', parts: [{type: 'text', content: text}]}]);
+        return [previewText(long.slice(0, 1000), false).slice(0, 16),
+                previewText('[{"role": "assistant", "parts": [{"type": "text", "content": "caf\\u00', false),
+                previewText(JSON.stringify([{role: 'user', parts: [null, {type: 'text', content: 'Hi'}]}]), true)];
+    }""")
+    assert results == ["Sure: blah blah ", "caf", "Hi"]
+
+
+def test_a_trace_that_does_not_exist_says_so_and_has_no_tags_to_edit(page: Any, loaded: Loaded, watch: Watch) -> None:
+    watch.allow(404)
+    missing = "0" * 32
+    page.goto(f"{loaded.base}/?experiment={loaded.experiments['agents']}&trace={missing}")
+    drawer = page.get_by_role("region", name=f"Trace {missing}")
+    expect(drawer.get_by_role("alert")).to_have_text("This trace no longer exists.")
+    expect(drawer.get_by_role("button", name="Edit tags")).to_be_disabled()
+    expect(page.get_by_role("table", name="Traces").locator("tbody tr")).to_have_count(6)
+
+
+def test_the_experiment_dialog_says_why_a_name_is_refused(page: Any, loaded: Loaded, watch: Watch) -> None:
+    watch.allow(400)
+    watch.allow(422)
+    page.goto(loaded.base + "/")
+    page.get_by_role("button", name="Create experiment").click()
+    dialog = page.get_by_role("dialog", name="Create experiment")
+    dialog.get_by_label("Name").fill("   ")  # sent trimmed: refused by the API's validation (422)
+    dialog.get_by_role("button", name="Create").click()
+    expect(dialog).to_contain_text("name: String should have at least 1 character")
+    dialog.get_by_label("Name").fill("x" * 300)
+    dialog.get_by_role("button", name="Create").click()
+    expect(dialog).to_contain_text("experiment name is longer than 256 characters")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("table", name="Experiments").get_by_role("link", name="x" * 300)).to_have_count(0)
+
+
+def test_malformed_tool_definitions_leave_the_chat_readable(page: Any, loaded: Loaded) -> None:
+    page.goto(loaded.base + "/")
+    expect(page.get_by_role("heading", name="Experiments")).to_be_visible()
+    page.evaluate("""async () => {
+        const { mountTraceView } = await import('/static/trace-view.js');
+        const host = document.createElement('div');
+        host.id = 'standalone';
+        document.body.replaceChildren(host);
+        mountTraceView(host, { info: { trace_id: 't', status: 'OK' }, spans: [{ trace_id: 't', span_id: 'a',
+          parent_span_id: null, name: 'chat', start_ns: 1e18, end_ns: 1e18 + 1e6, kind: 'CLIENT', status_code: 'UNSET',
+          events: [], attributes: { 'gen_ai.operation.name': 'chat',
+            'gen_ai.input.messages': JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: 'Hello' }] }]),
+            'gen_ai.tool.definitions': JSON.stringify([null, 'lookup', { name: 'get_weather' }]) } }] });
+    }""")
+    host = page.locator("#standalone")
+    expect(host.get_by_role("tab", name="Chat")).to_have_attribute("aria-selected", "true")
+    expect(host.get_by_role("list", name="Conversation")).to_contain_text("Hello")
+    host.get_by_text("Tool definitions (3)").click()
+    expect(host.get_by_role("tabpanel")).to_contain_text("get_weather")
+
+
+def test_the_error_rate_axis_stops_at_100_percent(page: Any, loaded: Loaded) -> None:
+    page.goto(f"{loaded.base}/?experiment={loaded.experiments['wide']}&tab=overview")  # no errors at all
+    chart = page.get_by_role("img", name="Error rate")
+    expect(chart).to_be_visible()
+    labels = chart.locator("text").all_text_contents()
+    assert "100.0 %" in labels and not [label for label in labels if label.endswith("%") and float(label[:-2]) > 100]
+
+
+def test_durations_of_minutes_never_show_60_seconds(page: Any, loaded: Loaded) -> None:
+    page.goto(loaded.base + "/")
+    expect(page.get_by_role("heading", name="Experiments")).to_be_visible()
+    shown = page.evaluate("""async () => {
+        const { formatDuration } = await import('/static/trace-view.js');
+        return [60_000, 119_499, 119_500, 3_599_999].map(formatDuration);
+    }""")
+    assert shown == ["1 min 0 s", "1 min 59 s", "2 min 0 s", "60 min 0 s"]
+
+
+def test_a_refused_filter_is_not_sent_again_by_the_polling(page: Any, loaded: Loaded, watch: Watch) -> None:
+    watch.allow(400)
+    asked: list[str] = []
+    page.on("request", lambda request: "/api/v1/traces?" in request.url and asked.append(request.url))
+    page.goto(f"{loaded.base}/?experiment={loaded.experiments['agents']}&filter=trace.status%20%3D")
+    expect(page.locator("#filter-error")).to_contain_text("Invalid filter at position 14")
+    page.wait_for_timeout(3_500)  # longer than the list's polling interval
+    assert len(asked) == 1, asked
+    page.get_by_role("button", name="Clear search and filter").click()
+    expect(page.get_by_role("table", name="Traces").locator("tbody tr")).to_have_count(6)
+
+
+def test_a_later_page_emptied_by_deletion_does_not_claim_the_experiment_is_empty(page: Any, loaded: Loaded) -> None:
+    for i in range(51):
+        with loaded.sender.span(f"paged {i}", i * 10, i * 10 + 5, "paged"):
+            pass
+    loaded.sender.flush()
+    assert loaded.server.store is not None
+    experiment = loaded.server.store.get_experiment_by_name("paged")
+    assert experiment is not None
+    page.goto(f"{loaded.base}/?experiment={experiment.experiment_id}")
+    table = page.get_by_role("table", name="Traces")
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(50)
+    page.get_by_role("button", name="Next page").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("paged 0")
+    rows.first.get_by_role("checkbox").check()
+    page.get_by_role("button", name="Delete selected").click()
+    page.get_by_role("dialog", name="Delete 1 trace?").get_by_role("button", name="Delete").click()
+    expect(table).to_contain_text("No more traces: see the previous page.")
+    page.get_by_role("button", name="Previous page").click()
+    expect(rows).to_have_count(50)

@@ -59,7 +59,8 @@ def test_page_and_modules_are_served_with_security_headers(tmp_path: Path) -> No
         status, headers, _ = get(base(server) + "/favicon.ico")
         assert status == 200 and headers["content-type"].startswith("image/svg+xml")
 
-        for path in ("/static/missing.js", "/static/../_serve.py", "/static/%2e%2e/_serve.py", "/static/"):
+        for path in ("/static/missing.js", "/static/../_serve.py", "/static/%2e%2e/_serve.py", "/static/",
+                     "/static/app.js%00", "/static/" + "a" * 300 + ".js"):
             assert get(base(server) + path)[0] == 404, path
 
 

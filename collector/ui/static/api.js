@@ -10,7 +10,12 @@ export const MAX_VALUE_LENGTH = 4000;
 export class ApiError extends Error {
   constructor(status, body) {
     const detail = (body && body.error) || {};
-    super(detail.message || `The server answered ${status}`);
+    // Validation refusals (422) come in FastAPI's own form: a list of problems, each with its field.
+    const problems = body && Array.isArray(body.detail) ? body.detail.filter((p) => p && p.msg).map((p) => {
+      const field = Array.isArray(p.loc) ? p.loc.filter((part) => typeof part === "string").pop() : null;
+      return field && field !== "body" ? `${field}: ${p.msg}` : p.msg;
+    }) : [];
+    super(detail.message || problems.join("; ") || `The server answered ${status}`);
     this.status = status;
     this.code = detail.code || null;
     this.detail = detail;

@@ -117,7 +117,8 @@ function niceMax(value, integer) {
 
 // A chart frame: the <svg> with title and description, y grid and labels, x labels; returns
 // helpers to place marks in it.
-function frame({ title, description, buckets, bucketMs, yMax, yFormat, integer = false }) {
+// `yLimit`: the axis never goes past it (a rate stops at 100 %, even with no errors at all).
+function frame({ title, description, buckets, bucketMs, yMax, yFormat, integer = false, yLimit = Infinity }) {
   const id = `tg-chart-${++chartIds}`;
   const root = svg("svg", {
     viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", "aria-labelledby": `${id}-title`, "aria-describedby": `${id}-desc`,
@@ -126,7 +127,7 @@ function frame({ title, description, buckets, bucketMs, yMax, yFormat, integer =
   root.append(svg("title", { id: `${id}-title`, text: title }), svg("desc", { id: `${id}-desc`, text: description }));
   const innerW = WIDTH - PAD.left - PAD.right;
   const innerH = HEIGHT - PAD.top - PAD.bottom;
-  const max = niceMax(yMax, integer);
+  const max = Math.min(niceMax(yMax, integer), yLimit);
   const y = (v) => PAD.top + innerH - (innerH * v) / max;
   const band = innerW / Math.max(buckets.length, 1);
   const x = (i) => PAD.left + i * band;
@@ -186,9 +187,9 @@ function stackedBars({ title, description, buckets, bucketMs, series, yFormat })
     legend(series.map((s) => [s.label, s.color])));
 }
 
-function lines({ title, description, buckets, bucketMs, series, yFormat }) {
+function lines({ title, description, buckets, bucketMs, series, yFormat, yLimit }) {
   const values = buckets.flatMap((b) => series.map((s) => s.value(b))).filter((v) => v != null);
-  const chart = frame({ title, description, buckets, bucketMs, yMax: Math.max(0, ...values), yFormat });
+  const chart = frame({ title, description, buckets, bucketMs, yMax: Math.max(0, ...values), yFormat, yLimit });
   // Highest percentile first, so a lower line stays visible where they coincide.
   for (const s of [...series].reverse()) {
     let path = "";
@@ -280,7 +281,7 @@ export function renderOverview(data, { modelsPending = false } = {}) {
       ],
     }),
     lines({
-      title: "Error rate", buckets, bucketMs, yFormat: (v) => formatRate(v),
+      title: "Error rate", buckets, bucketMs, yFormat: (v) => formatRate(v), yLimit: 1,
       description: "Share of the traces in each bucket whose status is ERROR. " +
         describeSeries(buckets, "error rate", (b) => b.error_rate, formatRate),
       series: [{ label: "Error rate", color: "#b42318", value: (b) => b.error_rate }],

@@ -63,8 +63,9 @@ export function formatDuration(ms) {
   if (ms < 1) return `${(ms * 1000).toFixed(0)} µs`;
   if (ms < 1000) return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
-  const minutes = Math.floor(ms / 60_000);
-  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+  // Rounded to the second first, so that 1 min 59.6 s is 2 min 0 s, not 1 min 60 s.
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }
 
 export function spanTypeOf(span) {
@@ -591,9 +592,10 @@ function renderChat(chat) {
   const parts = [];
   if (chat.tools) {
     parts.push(h("details", { class: "tgv-tooldefs" }, h("summary", null, `Tool definitions (${chat.tools.length})`),
-      h("ul", null, chat.tools.map((tool) => h("li", null,
+      h("ul", null, chat.tools.map((tool) => (tool && typeof tool === "object" ? h("li", null,
         h("code", null, String(tool.name ?? "")), tool.description ? ` — ${tool.description}` : "",
-        tool.parameters ? h("pre", { class: "tgv-json" }, JSON.stringify(tool.parameters, null, 2)) : null)))));
+        tool.parameters ? h("pre", { class: "tgv-json" }, JSON.stringify(tool.parameters, null, 2)) : null)
+        : h("li", null, h("pre", { class: "tgv-json" }, JSON.stringify(tool))))))));
   }
   parts.push(list);
   return h("div", null, parts);

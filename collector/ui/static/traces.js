@@ -35,15 +35,16 @@ export function previewText(preview, wantLast) {
     if (messages.length) {
       const users = messages.filter((m) => m.role === "user");
       const message = wantLast ? (users[users.length - 1] || messages[messages.length - 1]) : messages[0];
-      const texts = message.parts.map((p) => (p.type === "text" ? p.content
+      const texts = message.parts.map((p) => (!p ? "" : p.type === "text" ? p.content
         : p.type === "tool_call" ? `${p.name}(${JSON.stringify(p.arguments ?? {})})` : "")).filter(Boolean);
       if (texts.length) return texts.join(" ");
     }
   }
   if (typeof value === "string") {
-    const matches = [...value.matchAll(/"content"\s*:\s*"((?:[^"\\]|\\.)*)"/g)];
+    // No closing quote needed: a long text is cut inside itself, perhaps inside a \u escape.
+    const matches = [...value.matchAll(/"content"\s*:\s*"((?:[^"\\]|\\.)*)/g)];
     if (matches.length) {
-      const match = matches[wantLast ? matches.length - 1 : 0][1];
+      const match = matches[wantLast ? matches.length - 1 : 0][1].replace(/\\u[0-9a-fA-F]{0,3}$/, "");
       try { return JSON.parse(`"${match}"`); } catch { return match; }
     }
     return value;
@@ -348,6 +349,8 @@ function mountTracesTab(element, initial, app) {
     if (!page.traces.length) {
       tbody.replaceChildren(h("tr", null, h("td", { colspan: columns.length + 1, class: "tg-empty" },
         invalidFilter ? "Correct the filter to see traces."
+          // A later page emptied (its traces deleted): the earlier pages still hold traces.
+          : pageTokens.length > 1 ? "No more traces: see the previous page."
           : state.filter || state.search ? "No trace matches." : "No traces yet in this experiment.")));
     } else {
       tbody.replaceChildren(...page.traces.map((trace, index) => {
@@ -472,7 +475,8 @@ function mountTracesTab(element, initial, app) {
     const traceId = state.trace;
     const close = h("button", { type: "button", class: "tg-close", onclick: () => app.navigate({ trace: "", span: "" }) },
       "Close trace");
-    const tags = h("button", { type: "button", onclick: async () => {
+    // Enabled once the trace is loaded: a trace that does not exist has no tags to edit.
+    const tags = h("button", { type: "button", disabled: true, onclick: async () => {
       await tagDialog(app, [current.info]);
       await load();
       showTrace(true);
@@ -491,6 +495,7 @@ function mountTracesTab(element, initial, app) {
       return;
     }
     if (openTraceId !== traceId) return;
+    tags.disabled = false;
     if (traceView) traceView.destroy();
     traceView = mountTraceView(content, current, {
       selectedSpanId: state.span || null,
@@ -509,8 +514,10 @@ function mountTracesTab(element, initial, app) {
 
   async function poll() {
     if (stopped) return;
-    // New traces appear without a reload; paused while the tab is hidden or a dialog is open.
-    if (active && document.visibilityState === "visible" && !document.querySelector("dialog[open]")) {
+    // New traces appear without a reload; paused while the tab is hidden or a dialog is open, and
+    // while the filter is refused: it stays refused until changed, and asking again would replace
+    // (and so announce again) its error every few seconds.
+    if (active && !invalidFilter && document.visibilityState === "visible" && !document.querySelector("dialog[open]")) {
       await load({ quiet: true });
     }
     timer = setTimeout(poll, POLL_MS);
