@@ -33,6 +33,13 @@ def experiments() -> None:
 
 
 def _backend(tracking_uri: str | None) -> Backend:
+    # A store that exists: only `create` may bring a new one into being.
+    from traceglass.cli import _store
+
+    return _store(tracking_uri)
+
+
+def _new_or_existing(tracking_uri: str | None) -> Backend:
     from traceglass._query import _backend as backend
 
     return backend(tracking_uri)
@@ -70,7 +77,7 @@ def list_(tracking_uri: str | None, output: str) -> None:
 @_TRACKING_URI
 def create(name: str, tracking_uri: str | None) -> None:
     """Create the experiment NAME."""
-    experiment = _run(lambda: _backend(tracking_uri).create_experiment(name))
+    experiment = _run(lambda: _new_or_existing(tracking_uri).create_experiment(name))
     click.echo(f"Created experiment {experiment.name!r} (id {experiment.experiment_id}).")
 
 

@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import click
@@ -108,9 +109,21 @@ def export(experiments: tuple[str, ...], filter_string: str | None, order_by: tu
 
 
 def _store(tracking_uri: str | None) -> Backend:
-    from traceglass._query import _backend
+    """The store or server to read. A SQLite file named by the user must exist: opening a SQLite URL
+    creates its file, and a mistyped path would read as an empty store ("No traces found"). The
+    default store may not exist yet: then nothing has been recorded, and that is the answer."""
+    from sqlalchemy.engine import make_url
 
-    return _backend(tracking_uri)
+    from traceglass._query import _backend
+    from traceglass._tracking import default_store_url, get_tracking_uri, is_store_url
+    from traceglass.collector.store import StoreError
+
+    uri = tracking_uri or get_tracking_uri()
+    if is_store_url(uri) and uri.startswith("sqlite") and uri != default_store_url():
+        database = make_url(uri).database
+        if database and database != ":memory:" and not database.startswith("file:") and not Path(database).exists():
+            raise StoreError(f"No store at {database}: nothing has been recorded there yet.")
+    return _backend(uri)
 
 
 def _page(store: Backend, experiments: tuple[str, ...], filter_string: str | None, order_by: tuple[str, ...],

@@ -110,9 +110,9 @@ def test_an_unreachable_server_says_so(unused_port: int) -> None:
 
 @pytest.mark.parametrize("command", [["traces", "search"], ["traces", "export"], ["experiments", "list"]])
 def test_a_store_that_cannot_be_opened_exits_1_with_one_line(tmp_path: Path, command: list[str]) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("")
-    url = f"sqlite:///{blocker / 'traces.db'}"
+    not_a_database = tmp_path / "traces.db"
+    not_a_database.write_text("these are not the traces you are looking for\n" * 100)
+    url = f"sqlite:///{not_a_database}"
 
     result = _run(*command, "--tracking-uri", url)
 
@@ -149,3 +149,20 @@ def test_console_script(recorded: str, tmp_path: Path) -> None:
     assert result.returncode == 2, result
     assert result.stderr.startswith("Error: Invalid filter at position"), result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["traces", "search"], ["traces", "export"], ["experiments", "list"],
+                                     ["experiments", "delete", "1", "--yes"]])
+def test_a_mistyped_store_path_is_an_error_not_an_empty_store(tmp_path: Path, command: list[str]) -> None:
+    typo = tmp_path / "tracse.db"
+    result = _run(*command, "--tracking-uri", f"sqlite:///{typo}")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: No store at {typo}: nothing has been recorded there yet.\n"
+    assert not typo.exists()
+
+
+def test_experiments_create_makes_a_new_store(tmp_path: Path) -> None:
+    store = tmp_path / "new.db"
+    assert _run("experiments", "create", "first", "--tracking-uri", f"sqlite:///{store}").exit_code == 0
+    listed = _run("experiments", "list", "--tracking-uri", f"sqlite:///{store}")
+    assert listed.exit_code == 0 and "first" in listed.stdout
