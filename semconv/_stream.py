@@ -4,10 +4,15 @@ It proxies the SDK's stream object (wrapt.ObjectProxy keeps isinstance() and eve
 working), hands each chunk to the adapter's accumulator, and ends the invocation on exhaustion,
 close(), leaving a `with` block, an exception mid-stream, or garbage collection of an abandoned
 stream. Nothing but a list append runs per chunk; JSON and metrics wait for the end.
+
+A stream still open when the interpreter exits (abandoned in a global, never read to the end) is
+ended by an exit hook: left to garbage collection, it would end after the exporters shut down.
 """
 
 from __future__ import annotations
 
+import atexit
+import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -30,6 +35,21 @@ class Accumulator(Protocol):
         before its end (closed early, failed, abandoned)."""
 
 
+# Streams not ended yet, by id: weak, so an abandoned stream is still collected (and ended) as usual.
+_unended: weakref.WeakValueDictionary[int, _Ending] = weakref.WeakValueDictionary()
+_exit_hook_registered = False
+
+
+def _end_unended_streams() -> None:
+    # Registered at the first stream, so after every tracer provider built before it: atexit runs
+    # hooks last-in first-out, so this runs while their exporters can still take the spans.
+    for stream in list(_unended.values()):
+        try:
+            stream._self_end()
+        except Exception:
+            report_failure("ending a stream at exit")
+
+
 class _Ending:
     """Shared finish-once logic of the sync and async proxies (state lives in `_self_*`)."""
 
@@ -45,6 +65,11 @@ class _Ending:
         # Per chunk only this runs: the first chunk marks time to first chunk, then hands the
         # slot to the accumulator's bound add().
         self._self_on_chunk = self._self_first_chunk
+        _unended[id(self)] = self
+        global _exit_hook_registered
+        if not _exit_hook_registered:
+            _exit_hook_registered = True
+            atexit.register(_end_unended_streams)
 
     def _self_first_chunk(self, chunk: Any) -> None:
         self._self_handle.first_chunk()
@@ -55,6 +80,7 @@ class _Ending:
         handle = self._self_handle
         if handle.ended:
             return
+        _unended.pop(id(self), None)
         try:
             self._self_accumulator.apply(handle.invocation, complete)
         except Exception:

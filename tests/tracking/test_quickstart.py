@@ -104,6 +104,33 @@ def test_a_short_script_is_flushed_at_exit(tmp_path: Path, replay: ReplayServer)
     assert [len(t.spans) for t in traces] == [1, 1, 1]
 
 
+def test_a_stream_left_open_at_exit_is_ended_and_recorded(tmp_path: Path, replay: ReplayServer) -> None:
+    """A stream read part of the way and kept in a global is collected only after the exit hooks
+    have flushed the exporters: it is ended at exit instead, as cut short."""
+    replay.load_cassette("openai/otel-contrib__test_chat_completion_streaming_not_complete.yaml")
+    env = clean_env(HOME=str(tmp_path / "user"), TRACEGLASS_HOME=str(tmp_path / "tg"),
+                    APP_OPENAI_BASE_URL=replay.url("/v1"))
+    script = """
+        import os
+        import openai
+        import traceglass
+
+        traceglass.openai.autolog()
+        client = openai.OpenAI(base_url=os.environ["APP_OPENAI_BASE_URL"], api_key="k", max_retries=0)
+        stream = client.chat.completions.create(model="gpt-4", stream=True,
+                                                messages=[{"role": "user", "content": "Say this is a test"}])
+        first = next(stream)
+    """
+
+    run_script(tmp_path, script, env)
+
+    [trace] = read_store(f"sqlite:///{tmp_path / 'tg' / 'traceglass.db'}")
+    [span] = trace.spans
+    assert span.name == "chat gpt-4"
+    assert span.attributes["gen_ai.response.finish_reasons"] == ["error"]
+    assert span.attributes["gen_ai.response.time_to_first_chunk"] > 0
+
+
 @pytest.mark.parametrize("start_method", ["fork", "forkserver"])
 def test_a_multiprocessing_child_is_flushed_when_it_exits(
     tmp_path: Path, replay: ReplayServer, start_method: str
