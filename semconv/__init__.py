@@ -25,7 +25,7 @@ from ._messages import (
     UriPart,
     to_json,
 )
-from ._span_types import SPAN_TYPE_OPERATIONS, SpanType, span_type_attributes
+from ._span_types import OTHER_PROVIDER, SPAN_TYPE_OPERATIONS, SpanType, span_type_attributes
 from ._steps import StepHandle
 from ._stream import Accumulator, AsyncStream, SyncStream, stream_or_finish
 from ._telemetry import InvocationHandle, Telemetry, current_invocation, error_type
@@ -34,6 +34,7 @@ from ._values import value_to_json
 from ._wrapping import Adapter, async_wrapper, sync_wrapper
 
 __all__ = [
+    "OTHER_PROVIDER",
     "SPAN_TYPE_OPERATIONS",
     "Accumulator",
     "Adapter",

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import _names as N
 
-__all__ = ["SPAN_TYPE_OPERATIONS", "SpanType", "span_type_attributes"]
+__all__ = ["OTHER_PROVIDER", "SPAN_TYPE_OPERATIONS", "SpanType", "span_type_attributes"]
 
 
 class SpanType(str, enum.Enum):
@@ -61,4 +61,12 @@ def span_type_attributes(span_type: str | None, span_name: str) -> dict[str, Any
         attrs[N.OPERATION_NAME] = operation
         if operation == N.EXECUTE_TOOL:
             attrs[N.TOOL_NAME] = span_name  # Required on execute_tool spans
+        elif operation in _INFERENCE:
+            # Required on inference spans; "_OTHER" is the conventions' value for a provider the
+            # instrumentation does not know. Attributes the caller passes (or sets later) win.
+            attrs[N.PROVIDER_NAME] = OTHER_PROVIDER
     return attrs
+
+
+OTHER_PROVIDER = "_OTHER"
+_INFERENCE = frozenset({N.CHAT, N.TEXT_COMPLETION, N.EMBEDDINGS})

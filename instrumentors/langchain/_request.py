@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from traceglass.semconv import (
+    OTHER_PROVIDER,
     FunctionToolDefinition,
     GenericToolDefinition,
     InputMessage,
@@ -61,7 +62,7 @@ _ROLES = {"human": "user", "ai": "assistant", "AIMessageChunk": "assistant", "sy
 def provider_name(metadata: dict[str, Any]) -> str:
     raw = metadata.get("ls_provider")
     if not isinstance(raw, str) or not raw:
-        return "_OTHER"
+        return OTHER_PROVIDER
     return _PROVIDERS.get(raw.lower(), raw.lower())
 
 

@@ -41,6 +41,15 @@ def test_each_type_on_a_span(tracing, span_type):
         assert attrs["gen_ai.tool.name"] == "search_web"
     else:
         assert "gen_ai.tool.name" not in attrs
+    # Inference spans require a provider: the conventions' "_OTHER" when the code does not say.
+    inference = span_type in (SpanType.CHAT_MODEL, SpanType.LLM, SpanType.EMBEDDING)
+    assert attrs.get("gen_ai.provider.name") == ("_OTHER" if inference else None)
+
+
+def test_the_provider_given_wins_over_other(tracing):
+    with traceglass.start_span("my-model", span_type="CHAT_MODEL", attributes={"gen_ai.provider.name": "openai"}):
+        pass
+    assert tracing.span().attributes["gen_ai.provider.name"] == "openai"
 
 
 def test_custom_string_and_none(tracing):
