@@ -224,7 +224,8 @@ def _valid(uri: str) -> bool:
     try:
         _kind(uri, source=TRACKING_URI)
     except ValueError as exc:
-        _warn_once(str(exc) + f" Using the default, {default_store_url()}.")
+        # Not "the default store": with OTEL_* exporter settings, traces go where those say.
+        _warn_once(str(exc) + " It is ignored: traces go where they would without it.")
         return False
     return True
 

@@ -122,6 +122,7 @@ def test_a_bad_tracking_uri_variable_is_logged_and_ignored(
     with caplog.at_level("WARNING", logger="traceglass"):
         assert traceglass.get_tracking_uri() == f"sqlite:///{(home / 'traceglass.db').resolve()}"
     assert "unsupported tracking URI 'mysql://nope'" in caplog.text
+    assert "It is ignored: traces go where they would without it." in caplog.text
 
 
 def test_a_server_address_sends_spans_over_otlp_http(
