@@ -59,13 +59,15 @@ function h(tag, props, ...children) {
 
 export function formatDuration(ms) {
   if (ms == null || Number.isNaN(ms)) return "–";
-  if (ms === 0) return "0";
+  if (ms === 0) return "< 1 ms"; // a trace's time is in whole milliseconds: 0 is anything shorter
   if (ms < 1) return `${(ms * 1000).toFixed(0)} µs`;
   if (ms < 1000) return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
   // Rounded to the second first, so that 1 min 59.6 s is 2 min 0 s, not 1 min 60 s.
   const seconds = Math.round(ms / 1000);
-  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  const minutes = Math.round(seconds / 60);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 export function spanTypeOf(span) {
