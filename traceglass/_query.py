@@ -7,6 +7,7 @@ URL is opened directly; a traceglass server's address is asked through its query
 
 from __future__ import annotations
 
+import operator
 import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -180,15 +181,19 @@ def _experiment_ids(
             return None
         return [known[active]] if active in known else []
     ids: list[int] = []
-    for raw in experiment_ids or ():
+    # `is None`, not truthiness: a numpy array or pandas Series (df.experiment_id.unique()) has none.
+    for raw in () if experiment_ids is None else experiment_ids:
         try:
-            experiment_id = int(raw)
+            if isinstance(raw, bool):
+                raise TypeError
+            # operator.index takes numpy's integers too, but never cuts 1.9 down to experiment 1.
+            experiment_id = int(raw) if isinstance(raw, str) else operator.index(raw)
         except (TypeError, ValueError):
             raise ValueError(f"search_traces(): experiment ids are integers, got {raw!r}") from None
         if experiment_id not in known.values():
             raise UnknownExperimentError(f"No experiment with id {experiment_id}. {_known(known)}")
         ids.append(experiment_id)
-    for name in experiment_names or ():
+    for name in () if experiment_names is None else experiment_names:
         if name not in known:
             raise UnknownExperimentError(f"No experiment named {name!r}. {_known(known)}")
         ids.append(known[name])

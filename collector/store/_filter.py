@@ -18,8 +18,8 @@ name the key ``a.b``; backticks are needed only for characters other than letter
 ``_`` (a backtick inside backticks is doubled).
 
 Errors are :class:`FilterError` (a ``ValueError``). Its ``position`` is the 0-based index into
-the filter string, as for ``json.JSONDecodeError.pos``; the message repeats the filter with a
-caret under that character.
+the filter string, as for ``json.JSONDecodeError.pos``; the message repeats the filter's line
+around that character (a window of it, for a long one) with a caret under it.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ Value = Scalar | tuple[Scalar, ...]
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 
+# Characters of the filter an error message shows on each side of the position (and of what it found).
+_CONTEXT: Final = 60
+
 
 class FilterError(ValueError):
     """A filter string (or an ``order_by`` entry) that does not parse or asks for something
@@ -48,9 +51,24 @@ class FilterError(ValueError):
         self.position = position
         self.expected = expected
         self.found = found
-        caret_line = f"  {text}\n  {' ' * position}^" if text and "\n" not in text else ""
-        message = f"Invalid {kind} at position {position}: expected {expected}, found {found}"
-        super().__init__(f"{message}\n{caret_line}" if caret_line else message)
+        shown = found if len(found) <= 2 * _CONTEXT else found[: 2 * _CONTEXT] + "..."
+        message = f"Invalid {kind} at position {position}: expected {expected}, found {shown}"
+        super().__init__(f"{message}\n{_pointer(text, position)}" if text else message)
+
+
+def _pointer(text: str, position: int) -> str:
+    """The line of `text` holding `position` (no more than _CONTEXT characters either side of it,
+    so that a generated filter of thousands of characters still makes a short message) and a caret
+    under that position."""
+    line_start = text.rfind("\n", 0, position) + 1
+    line_end = text.find("\n", position)
+    if line_end < 0:
+        line_end = len(text)
+    start, end = max(line_start, position - _CONTEXT), min(line_end, position + _CONTEXT)
+    before = "..." if start > line_start else ""
+    after = "..." if end < line_end else ""
+    excerpt = before + re.sub(r"\s", " ", text[start:end]) + after  # a tab would move the caret
+    return f"  {excerpt}\n  {' ' * (len(before) + position - start)}^"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +125,13 @@ _TAG_PREFIXES: Final = frozenset({"tag", "tags"})
 _METADATA_PREFIXES: Final = frozenset({"metadata", "request_metadata"})
 STATUSES: Final = ("OK", "ERROR", "IN_PROGRESS")
 
+# Beyond these, the statement a filter compiles to outgrows the databases' limits (SQLite's
+# expression depth, PostgreSQL's 65535 bound parameters): a clear error rather than theirs.
+MAX_CONDITIONS: Final = 50
+MAX_LIST_VALUES: Final = 10_000  # in all the IN / NOT IN lists of a filter
+
 _IDENTIFIER_HINT: Final = "a field such as trace.status, span.name, span.attributes.<key>, tag.<key> or metadata.<key>"
+_BACKTICKS_HINT: Final = "(a name with characters other than letters, digits and _ goes in backticks: tag.`my-key`)"
 _VALUE_HINT: Final = "a value (a quoted string or a number)"
 
 
@@ -220,10 +244,13 @@ class _Tokenizer:
                     self.pos += 1
                 parts.append(_Part(text[part_start : self.pos], part_start, False))
             else:
-                raise self.error(self.pos, "a name after '.'")
+                raise self.error(self.pos, f"a name after '.' {_BACKTICKS_HINT}")
             if self.pos < len(text) and text[self.pos] == ".":
                 self.pos += 1
                 continue
+            if self.pos < len(text) and not text[self.pos].isspace() and text[self.pos] not in "=!<>(),'\"":
+                # Most likely a key such as my-key or team/owner, which MLflow users write bare.
+                raise self.error(self.pos, f"an operator after the name {_BACKTICKS_HINT}")
             return _Token(_IDENT, start, text[start : self.pos], tuple(parts))
 
     def _backticked(self) -> str:
@@ -330,6 +357,7 @@ class _Parser:
         self.text = text
         self.tokens = _Tokenizer(text).tokens()
         self.index = 0
+        self.list_values = 0
 
     @property
     def current(self) -> _Token:
@@ -354,6 +382,8 @@ class _Parser:
             if token.kind == _END:
                 return conditions
             if token.keyword() == "AND":
+                if len(conditions) == MAX_CONDITIONS:
+                    raise self.error(token, f"end of input (a filter holds at most {MAX_CONDITIONS} conditions)")
                 self.advance()
                 continue
             if token.keyword() == "OR":
@@ -464,15 +494,21 @@ class _Parser:
         if token.kind != _PUNCT or token.value != "(":
             raise self.error(token, "'(' to open the list of values")
         self.advance()
-        values: list[Scalar] = [self.scalar(field, "IN")]
+        values: list[Scalar] = [self.list_value(field)]
         while True:
             token = self.advance()
             if token.kind == _PUNCT and token.value == ")":
                 return tuple(values)
             if token.kind == _PUNCT and token.value == ",":
-                values.append(self.scalar(field, "IN"))
+                values.append(self.list_value(field))
                 continue
             raise self.error(token, "',' or ')'")
+
+    def list_value(self, field: _Field) -> Scalar:
+        if self.list_values == MAX_LIST_VALUES:
+            raise self.error(self.current, f"')' (the lists of a filter hold at most {MAX_LIST_VALUES} values in all)")
+        self.list_values += 1
+        return self.scalar(field, "IN")
 
     def check_status(self, field: _Field, token: _Token, value: str, op: str) -> str:
         """Status values are uppercased and checked, so a typo is an error rather than no results."""

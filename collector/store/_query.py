@@ -36,6 +36,7 @@ from typing import Any, Final
 from sqlalchemy import (
     JSON,
     Select,
+    Text,
     and_,
     case,
     cast,
@@ -56,7 +57,7 @@ from ._ordered_join import OrderedJoin
 from ._rows import UNINDEXED_KEYS
 from ._tables import experiments, span_attributes, span_bucket, spans, trace_metadata, trace_tags, traces
 
-__all__ = ["decode_page_token", "encode_page_token", "search_statement"]
+__all__ = ["MAX_ROWS", "decode_page_token", "encode_page_token", "search_statement"]
 
 DIALECTS: Final = ("sqlite", "postgresql")
 
@@ -265,10 +266,13 @@ def _compare(column_: ColumnElement[Any], op: str, value: Any, dialect: str) -> 
         return column_ > value
     if op == ">=":
         return column_ >= value
-    if op == "IN":
-        return column_.in_(list(value))
-    if op == "NOT IN":
-        return column_.not_in(list(value))
+    if op in ("IN", "NOT IN"):
+        values = list(value)
+        if any(isinstance(item, float) for item in values):
+            # A list is bound with one type, taken from its first value: on PostgreSQL an int
+            # first casts every value to bigint, so 500.4 would match 500 (and 1e19 fail to bind).
+            values = [float(item) for item in values]
+        return column_.in_(values) if op == "IN" else column_.not_in(values)
     if op in ("LIKE", "NOT LIKE", "ILIKE", "NOT ILIKE"):
         negate = op.startswith("NOT")
         return _like(column_, _pattern(value), case_sensitive="ILIKE" not in op, dialect=dialect, negate=negate)
@@ -447,7 +451,13 @@ def _content_attribute(attribute: str, op: str, value: Any, dialect: str) -> tup
     if dialect == "postgresql":
         stored: ColumnElement[Any] = cast(spans.c.attributes, JSON)[attribute].as_string()
     else:
-        stored = func.json_extract(spans.c.attributes, f'$."{attribute}"')
+        # json_extract gives a number or a boolean as an SQL number (true as 1): its text, as
+        # PostgreSQL's ->> gives it, is what the condition compares.
+        path = f'$."{attribute}"'
+        kind = func.json_type(spans.c.attributes, path)
+        stored = case(
+            (kind.in_(("true", "false")), kind), else_=cast(func.json_extract(spans.c.attributes, path), Text)
+        )
     exact = _attribute_predicate(stored, op, value, dialect)
     if op not in _POSITIVE or not isinstance(value, str):
         return _PROBE, _probe(spans, exact)
@@ -488,6 +498,8 @@ def _words_then_exact(pieces: list[str], exact: ColumnElement[bool]) -> tuple[in
 # --- page tokens ---------------------------------------------------------------------------------
 
 _TOKEN_VERSION: Final = 1
+# OFFSET and LIMIT are 64-bit integers on both databases: a larger one fails to bind.
+MAX_ROWS: Final = 2**63 - 1
 
 
 def encode_page_token(offset: int) -> str:
@@ -511,6 +523,6 @@ def decode_page_token(token: str) -> int:
     if not isinstance(payload, dict) or payload.get("v") != _TOKEN_VERSION:
         raise ValueError(f"Invalid page token {token!r}: {problem}")
     offset = payload.get("offset")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_ROWS:
         raise ValueError(f"Invalid page token {token!r}: {problem}")
     return offset

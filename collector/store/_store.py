@@ -229,7 +229,9 @@ class Store:
             conditions,
             list(order_by) if order_by else None,
             offset,
-            max_results + 1,  # one more than asked: is there a next page?
+            # One more than asked: is there a next page? max_results=sys.maxsize asks for every
+            # trace, and must still bind as a 64-bit LIMIT.
+            min(max_results, _query.MAX_ROWS - 1) + 1,
             self._engine.dialect.name,
         )
         with self._engine.connect() as conn:

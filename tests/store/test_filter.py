@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from traceglass.collector.store._filter import Condition, FilterError, parse_filter, parse_order_by
+from traceglass.collector.store._filter import (
+    MAX_CONDITIONS,
+    MAX_LIST_VALUES,
+    Condition,
+    FilterError,
+    parse_filter,
+    parse_order_by,
+)
 
 
 def one(text: str) -> Condition:
@@ -189,6 +196,9 @@ def test_condition_is_frozen_and_slotted() -> None:
         ("run_name = 'x'", 0, "a field such as", "'run_name'"),
         ("`tag`.x = 'x'", 0, "a field such as", "'`tag`.x'"),
         ("tag. = 'x'", 4, "a name after '.'", "' '"),
+        ("tag.my-key = 'x'", 6, "an operator after the name (a name with characters other than", "'-'"),
+        ("metadata.team/owner = 'x'", 13, "an operator after the name", "'/'"),
+        ("tag.ключ = 'x'", 4, "a name after '.' (a name with characters other than letters, digits and _", "'к'"),
         ("tag.`` = 'x'", 4, "a name between the backticks", "``"),
         ("tag.`open = 'x'", 15, "a closing backtick", "end of input"),
         ("tag.k = 'open", 13, "a closing ' for the string opened at position 8", "end of input"),
@@ -220,6 +230,22 @@ def test_errors_name_position_and_expectation(text: str, position: int, expected
     assert first_line.startswith(f"Invalid filter at position {position}: expected {expected}")
 
 
+def test_too_long_a_filter_is_a_filter_error() -> None:
+    condition = "span.name != 'x'"
+    assert len(parse_filter(" AND ".join([condition] * MAX_CONDITIONS))) == MAX_CONDITIONS
+    text = " AND ".join([condition] * (MAX_CONDITIONS + 1))
+    with pytest.raises(FilterError, match=f"at most {MAX_CONDITIONS} conditions") as caught:
+        parse_filter(text)
+    assert caught.value.position == text.rindex(" AND ") + 1
+
+    half = ", ".join(["'x'"] * (MAX_LIST_VALUES // 2))
+    assert len(parse_filter(f"tag.k IN ({half}) AND span.name NOT IN ({half})")) == 2
+    text = f"tag.k IN ({half}) AND span.name NOT IN ({half}, 'last')"
+    with pytest.raises(FilterError, match=f"at most {MAX_LIST_VALUES} values") as caught:
+        parse_filter(text)
+    assert caught.value.position == text.index("'last'")
+
+
 def test_error_message_points_at_the_position() -> None:
     with pytest.raises(FilterError) as caught:
         parse_filter("trace.status = 'OK' AND span.name =")
@@ -228,6 +254,30 @@ def test_error_message_points_at_the_position() -> None:
         "  trace.status = 'OK' AND span.name =\n"
         "                                     ^"
     )
+
+
+def test_error_message_of_a_long_or_multiline_filter_shows_the_line_around_the_position() -> None:
+    text = "trace.status = 'OK'\nAND\tspan.name = 'x' AND trace.bogus = 5\nAND tag.k = 'v'"
+    with pytest.raises(FilterError) as caught:
+        parse_filter(text)
+    assert caught.value.position == text.index("bogus")
+    assert str(caught.value).splitlines()[1:] == [
+        "  AND span.name = 'x' AND trace.bogus = 5",
+        "                                ^",
+    ]
+
+    text = "tag.k = '" + "x" * 5000 + "' AND span.name = 5 AND tag.j = '" + "y" * 5000 + "'"
+    with pytest.raises(FilterError) as caught:
+        parse_filter(text)
+    message = str(caught.value)
+    excerpt, caret = message.splitlines()[1:]
+    assert len(message) < 400
+    assert excerpt.startswith("  ...") and excerpt.endswith("...")
+    assert excerpt[caret.index("^") :].startswith("5 AND")
+
+    with pytest.raises(FilterError) as caught:
+        parse_filter("trace.status = '" + "x" * 100_000 + "'")
+    assert len(str(caught.value)) < 400 and len(caught.value.found) == 100_004  # the repr of the string
 
 
 def test_non_string_filter_is_a_type_error() -> None:

@@ -4,6 +4,8 @@ on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
+import base64
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, Select
 from sqlalchemy.dialects import postgresql, sqlite
 from traceglass.collector.store import SpanRecord, Store
-from traceglass.collector.store._filter import FilterError, parse_filter
+from traceglass.collector.store._filter import MAX_CONDITIONS, MAX_LIST_VALUES, FilterError, parse_filter
 from traceglass.collector.store._query import (
     _pattern,
     _word_terms,
@@ -164,6 +166,9 @@ def ids(
         ("trace.execution_time_ms = 500", "a"),
         ("trace.execution_time_ms = 500.0", "a"),
         ("trace.execution_time_ms IN (50, 1500)", "cb"),
+        ("trace.execution_time_ms IN (50, 500.4)", "c"),  # 500.4 is not 500, whatever comes first
+        ("trace.execution_time_ms NOT IN (50, 500.4)", "dbae"),
+        ("trace.timestamp_ms IN (1000, 1e19)", "a"),
         ("trace.end_time_ms > 3000", "dcb"),
         ("trace.total_tokens > 100", "ba"),
         ("trace.input_tokens >= 2000", "b"),
@@ -253,6 +258,27 @@ def test_filter_returns(store: Store, filter_string: str, expected: str) -> None
     assert "".join(ids(store, filter_string)) == expected
 
 
+def test_content_attributes_that_are_not_strings_compare_as_their_text(store: Store) -> None:
+    # The tracing API writes JSON strings, but an OpenTelemetry attribute may be a number or a bool.
+    store.write_spans([
+        _span("f", "f1", "raw", 5000, 5010, attributes={N.SPAN_OUTPUTS: 42, "gen_ai.tool.call.result": 1.5}),
+        _span("9", "91", "raw", 5100, 5110, attributes={N.SPAN_OUTPUTS: True}),
+    ])
+    assert ids(store, "span.attributes.`traceglass.span.outputs` = 42") == ["f"]
+    assert ids(store, "span.attributes.`traceglass.span.outputs` = '42'") == ["f"]
+    assert ids(store, "span.attributes.`traceglass.span.outputs` = 'true'") == ["9"]
+    assert ids(store, "span.attributes.`traceglass.span.outputs` != '42'") == ["9"]
+    assert ids(store, "span.attributes.`gen_ai.tool.call.result` IN (1.5, 'x')") == ["f"]
+
+
+def test_the_longest_filter_runs_on_both_databases(store: Store) -> None:
+    # As many values as a filter may hold, each bound twice or more (a number as '5' and '5.0',
+    # SQLite's set and probe): within both databases' limits on bound parameters.
+    numbers = ", ".join(str(n) for n in range(MAX_LIST_VALUES))
+    assert ids(store, f"span.attributes.`gen_ai.usage.input_tokens` IN ({numbers})") == list("cba")
+    assert ids(store, " AND ".join(["trace.status != 'ERROR'"] * MAX_CONDITIONS)) == list("dcae")
+
+
 def test_result_columns(store: Store, default_id: int) -> None:
     statement = search_statement(
         [default_id], parse_filter(f"trace.trace_id = '{A}'"), None, 0, None, store.engine.dialect.name
@@ -332,6 +358,18 @@ def test_search_traces_pages_with_tokens(store: Store) -> None:
             break
         assert decode_page_token(token) == len(seen)
     assert seen == list("cbae")
+
+
+def test_page_size_and_offset_beyond_64_bits(store: Store) -> None:
+    # LIMIT and OFFSET bind as 64-bit integers: a larger page size or a tampered token must not
+    # reach the database.
+    page = store.search_traces(max_results=sys.maxsize)
+    assert ("".join(info.trace_id[0] for info in page.traces), page.next_page_token) == ("dcbae", None)
+    past_the_end = store.search_traces(max_results=2, page_token=encode_page_token(2**63 - 1))
+    assert (past_the_end.traces, past_the_end.next_page_token) == ([], None)
+    tampered = base64.urlsafe_b64encode(b'{"v":1,"offset":100000000000000000000}').decode().rstrip("=")
+    with pytest.raises(ValueError, match="Invalid page token"):
+        store.search_traces(page_token=tampered)
 
 
 @pytest.mark.parametrize("offset", [0, 1, 100, 2**40])

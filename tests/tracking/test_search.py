@@ -78,6 +78,16 @@ def test_ids_names_and_everything(three_traces: list[str]) -> None:
     assert len(everything) == 4
 
 
+def test_ids_and_names_taken_from_a_dataframe(three_traces: list[str]) -> None:
+    df = traceglass.search_traces(experiment_names=["search", "other"])
+    by_ids = traceglass.search_traces(experiment_ids=df["experiment_id"].unique(), return_type="list")
+    by_names = traceglass.search_traces(experiment_names=df["experiment"].drop_duplicates(), return_type="list")
+    assert len(by_ids) == len(by_names) == 4
+    for not_an_id in (1.5, True):
+        with pytest.raises(ValueError, match="experiment ids are integers"):
+            traceglass.search_traces(experiment_ids=[not_an_id])
+
+
 def test_filters(three_traces: list[str]) -> None:
     def names(filter_string: str) -> list[str]:
         found = traceglass.search_traces(experiment_names=["search"], filter_string=filter_string)
