@@ -46,6 +46,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
     table,
 )
@@ -475,7 +476,14 @@ def _full_text(pieces: list[str], dialect: str) -> tuple[int, ColumnElement[bool
         # The GIN pg_trgm index on spans.content_text serves ILIKE.
         matching = select(spans.c.trace_id).where(spans.c.content_text.ilike(_like_text(pieces)))
         return _SET, traces.c.trace_id.in_(matching)
-    return _words_then_exact(pieces, spans.c.content_text.like(_like_text(pieces), escape="\\"))
+    # The text is stored in lower case (SQLite's LIKE folds ASCII letters only, so "Ü" would not
+    # find "ü"); text written by earlier versions is matched as written, too.
+    pattern = _like_text(pieces)
+    lowered = pattern.lower()
+    exact = spans.c.content_text.like(lowered, escape="\\")
+    if lowered != pattern and not pattern.isascii():
+        exact = or_(exact, spans.c.content_text.like(pattern, escape="\\"))
+    return _words_then_exact(pieces, exact)
 
 
 def _words_then_exact(pieces: list[str], exact: ColumnElement[bool]) -> tuple[int, ColumnElement[bool]]:

@@ -237,6 +237,8 @@ class SpanRows:
         content = "\n".join(parts)
         if len(content) > TEXT_LENGTH:
             content = content[:TEXT_LENGTH]
+        # Lower case: trace.text ignores case, and SQLite's LIKE folds ASCII letters only.
+        content = content.lower()
 
         span_type = get(N.SPAN_TYPE)
         if span_type is None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, Select
+from sqlalchemy import Engine, Select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from traceglass.collector.store import SpanRecord, Store
 from traceglass.collector.store._filter import MAX_CONDITIONS, MAX_LIST_VALUES, FilterError, parse_filter
@@ -269,6 +269,28 @@ def test_content_attributes_that_are_not_strings_compare_as_their_text(store: St
     assert ids(store, "span.attributes.`traceglass.span.outputs` = 'true'") == ["9"]
     assert ids(store, "span.attributes.`traceglass.span.outputs` != '42'") == ["9"]
     assert ids(store, "span.attributes.`gen_ai.tool.call.result` IN (1.5, 'x')") == ["f"]
+
+
+def test_full_text_ignores_the_case_of_every_alphabet(store: Store) -> None:
+    store.write_spans([
+        _span("f", "f1", "ask", 5000, 5010, attributes={N.SPAN_INPUTS: '"Wie spät ist es in MÜNCHEN?"'}),
+        _span("9", "91", "ask", 5100, 5110, attributes={N.SPAN_OUTPUTS: '"Столица России: Москва"'}),
+    ])
+    for pattern in ("%münchen%", "%MÜNCHEN%", "%München%", "%SPÄT IST%"):
+        assert ids(store, f"trace.text LIKE '{pattern}'") == ["f"], pattern
+        assert ids(store, f"trace.text ILIKE '{pattern}'") == ["f"], pattern
+    for pattern in ("%москва%", "%москва%".upper(), "%столица россии%"):
+        assert ids(store, f"trace.text LIKE '{pattern}'") == ["9"], pattern
+
+
+def test_full_text_written_in_its_own_case_is_still_found_as_written(store: Store) -> None:
+    # Stores written by earlier versions hold the text as it was, not in lower case.
+    store.write_spans([_span("f", "f1", "ask", 5000, 5010, attributes={N.SPAN_INPUTS: '"ÜBER"'})])
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE spans SET content_text = :text WHERE span_id = :span"),
+                     {"text": 'ask\n"ÜBER"', "span": "f1".ljust(16, "0")})
+    assert ids(store, "trace.text LIKE '%ÜBER%'") == ["f"]
+    assert ids(store, "trace.text LIKE '%über%'") == (["f"] if store.engine.dialect.name == "postgresql" else [])
 
 
 def test_the_longest_filter_runs_on_both_databases(store: Store) -> None:
