@@ -1,8 +1,9 @@
 """GET /api/v1/experiments/{experiment_id}/overview: an experiment's requests, latency
 percentiles, errors and tokens over time, and per model (what the UI's Overview tab charts).
 
-The range defaults to the experiment's first to last trace; it is cut into at most `buckets`
-buckets of a round width (1 s, 5 min, 1 h, 1 day...), aligned on multiples of that width.
+The range defaults to the experiment's first to last trace; it is cut into buckets of the
+smallest round width (1 s, 5 min, 1 h, 1 day...) that makes at most `buckets` of them, aligned on
+multiples of that width, so one more when the range does not start on such a multiple.
 """
 
 from __future__ import annotations
@@ -75,7 +76,9 @@ def overview_router(store: Store) -> APIRouter:
                                      "default: the experiment's first trace"),
         end_ms: int | None = Query(None, ge=0, le=_MAX_MS,
                                    description="End (exclusive); default: just after its last trace"),
-        buckets: int = Query(60, ge=1, le=500, description="At most this many time buckets (a round width is chosen)"),
+        buckets: int = Query(60, ge=1, le=500,
+                             description="The smallest round width giving at most this many time buckets is "
+                             "used (one more bucket when the range starts between two)"),
         models: bool = Query(True, description="false: leave out the per-model figures (models, model_buckets "
                              "empty), the costly part on large experiments"),
     ) -> dict[str, Any]:

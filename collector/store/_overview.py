@@ -156,7 +156,9 @@ def overview(
     models: bool = True,
 ) -> Overview:
     """The overview of one experiment's traces that started in [start_ms, end_ms) (default: from
-    its first trace to its last), in at most about `max_buckets` buckets of a round width.
+    its first trace to its last), in buckets of the smallest round width that cuts the range into at
+    most `max_buckets`, aligned on multiples of it: one more when the range starts between two (the
+    finer width is worth the extra bucket).
     `models=False` leaves out the per-model figures, which cost most (a span row per call)."""
     if start_ms is None or end_ms is None:
         first, last = conn.execute(
