@@ -137,7 +137,9 @@ def test_request_and_error_rates(scraped: str) -> None:
     [(labels, value)] = _query(scraped, by_type["expr"])
     assert labels == {"error_type": "openai.NotFoundError"} and value > 0
     [(_, failed)] = _query(scraped, share["expr"])
-    assert failed == pytest.approx(1 / 3)  # one call in three failed
+    # One call in three failed. rate() extrapolates each series to the window's edges from its own
+    # first and last samples, so the quotient of two rates is near 1/3, not exactly 1/3.
+    assert failed == pytest.approx(1 / 3, rel=0.1)
 
 
 def test_latency_and_time_to_first_chunk_quantiles(scraped: str) -> None:
