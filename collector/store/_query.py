@@ -476,8 +476,8 @@ def _full_text(pieces: list[str], dialect: str) -> tuple[int, ColumnElement[bool
         # The GIN pg_trgm index on spans.content_text serves ILIKE.
         matching = select(spans.c.trace_id).where(spans.c.content_text.ilike(_like_text(pieces)))
         return _SET, traces.c.trace_id.in_(matching)
-    # The text is stored in lower case (SQLite's LIKE folds ASCII letters only, so "Ü" would not
-    # find "ü"); text written by earlier versions is matched as written, too.
+    # Text with letters beyond ASCII is stored in lower case (SQLite's LIKE folds ASCII letters
+    # only, so "Ü" would not find "ü"); text written by earlier versions is matched as written, too.
     pattern = _like_text(pieces)
     lowered = pattern.lower()
     exact = spans.c.content_text.like(lowered, escape="\\")

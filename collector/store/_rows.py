@@ -237,8 +237,10 @@ class SpanRows:
         content = "\n".join(parts)
         if len(content) > TEXT_LENGTH:
             content = content[:TEXT_LENGTH]
-        # Lower case: trace.text ignores case, and SQLite's LIKE folds ASCII letters only.
-        content = content.lower()
+        # trace.text ignores case, and SQLite's LIKE folds ASCII letters only: text with other
+        # letters is kept in lower case (ASCII text as it is: isascii() is free, lower() is not).
+        if not content.isascii():
+            content = content.lower()
 
         span_type = get(N.SPAN_TYPE)
         if span_type is None:
