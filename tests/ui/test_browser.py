@@ -575,3 +575,16 @@ def test_a_later_page_emptied_by_deletion_does_not_claim_the_experiment_is_empty
     expect(table).to_contain_text("No more traces: see the previous page.")
     page.get_by_role("button", name="Previous page").click()
     expect(rows).to_have_count(50)
+
+
+def test_counts_read_as_english(page: Any, loaded: Loaded) -> None:
+    page.goto(loaded.base + "/")
+    page.get_by_role("button", name="Delete experiment wide").click()
+    dialog = page.get_by_role("dialog", name="Delete experiment wide?")
+    expect(dialog).to_contain_text("Its one trace is deleted with it.")
+    dialog.get_by_role("button", name="Cancel").click()
+    shown = page.evaluate("""async () => {
+        const { counted } = await import('/static/dom.js');
+        return [counted(1, 'experiment'), counted(2, 'experiment'), counted(1234, 'trace')];
+    }""")
+    assert shown == ["1 experiment", "2 experiments", "1,234 traces"]

@@ -17,6 +17,11 @@ export function h(tag, props, ...children) {
   return el;
 }
 
+// "1 experiment", "2 experiments".
+export function counted(n, singular, plural = `${singular}s`) {
+  return `${n.toLocaleString("en-US")} ${n === 1 ? singular : plural}`;
+}
+
 export function formatTime(ms) {
   if (ms == null) return "–";
   const date = new Date(ms);

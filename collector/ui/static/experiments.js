@@ -1,7 +1,7 @@
 // The experiments list: trace counts, last activity; create, rename, delete.
 
 import { ApiError } from "./api.js";
-import { askDialog, formatTime, h, relativeTime } from "./dom.js";
+import { askDialog, counted, formatTime, h, relativeTime } from "./dom.js";
 
 const POLL_MS = 5000;
 
@@ -54,7 +54,7 @@ export function mountExperiments(element, _state, app) {
       if (next !== signature) {
         signature = next;
         tbody.replaceChildren(...experiments.map(row));
-        status.textContent = experiments.length ? `${experiments.length} experiments` : "No experiments yet: send traces, or create one.";
+        status.textContent = experiments.length ? counted(experiments.length, "experiment") : "No experiments yet: send traces, or create one.";
       }
     } catch (exc) {
       status.textContent = `Could not load the experiments: ${exc.message}`;
@@ -83,9 +83,10 @@ export function mountExperiments(element, _state, app) {
   }
 
   async function remove(experiment) {
+    const traces = experiment.trace_count === 1 ? "Its one trace is" : `Its ${counted(experiment.trace_count, "trace")} are`;
     const answer = await askDialog({
       title: `Delete experiment ${experiment.name}?`, confirm: "Delete", danger: true,
-      message: `Its ${experiment.trace_count} traces are deleted with it. This cannot be undone.`,
+      message: `${traces} deleted with it. This cannot be undone.`,
     });
     if (!answer) return;
     await app.apiFetch(`/experiments/${experiment.experiment_id}`, { method: "DELETE" }).catch((exc) => {

@@ -433,7 +433,8 @@ export function mountTraceView(element, trace, options = {}) {
         "aria-controls": `${id}-panel`, tabindex: key === tab ? "0" : "-1", class: "tgv-tab",
       }, label, key === "events" && (span.events || []).length ? h("span", {
         class: `tgv-badge${exceptions ? " tgv-badge-error" : ""}`,
-        "aria-label": `${span.events.length} events${exceptions ? `, ${exceptions} exceptions` : ""}`,
+        "aria-label": `${span.events.length} event${span.events.length === 1 ? "" : "s"}`
+          + (exceptions ? `, ${exceptions} exception${exceptions === 1 ? "" : "s"}` : ""),
       }, String(span.events.length)) : null);
       button.addEventListener("click", () => { chosenTab = key; renderDetails(); focusTab(); });
       tablist.append(button);
