@@ -8,7 +8,10 @@ _SQLITE_PRAGMAS). Write transactions start with BEGIN IMMEDIATE: a deferred tran
 needs the write lock can fail at once with "database is locked" whatever the busy timeout, while
 IMMEDIATE waits for the lock up front.
 
-PostgreSQL: `postgresql://` URLs use the psycopg 3 driver.
+PostgreSQL: `postgresql://` URLs use the psycopg 3 driver, with a connect timeout of
+_PG_CONNECT_TIMEOUT seconds unless the URL sets `connect_timeout`: a host that drops packets would
+otherwise hold the caller (an application's set_experiment(), its exit) for the system's TCP
+timeout, minutes on Linux.
 """
 
 from __future__ import annotations
@@ -49,13 +52,17 @@ _SQLITE_PRAGMAS = (
 )
 
 
+_PG_CONNECT_TIMEOUT = 10  # seconds
+
+
 def make_engine(url: str) -> Engine:
     """An engine for a `sqlite:///path` or `postgresql://...` URL (parent directories of a SQLite
     file are created)."""
     parsed = _normalise(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
-    return create_engine(parsed, pool_pre_ping=True)
+    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": _PG_CONNECT_TIMEOUT}
+    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
 
 
 def _normalise(url: str) -> URL:

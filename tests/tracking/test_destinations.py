@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -307,3 +309,25 @@ def test_a_store_password_never_reaches_the_log(
     [warning] = _warnings(caplog)
     assert f"Cannot open the store at postgresql://tg:***@127.0.0.1:{unused_port}/traces" in warning.getMessage()
     assert "s3cret" not in caplog.text
+
+
+@pytest.mark.slow
+def test_a_postgresql_server_that_never_answers_holds_the_app_seconds_not_minutes(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A listening socket that never accepts: the connection is made (the kernel's backlog) and
+    # the database's greeting never comes, as with a host whose firewall drops the traffic.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    monkeypatch.setenv("TRACEGLASS_TRACKING_URI", f"postgresql://tg@127.0.0.1:{silent.getsockname()[1]}/traces")
+    try:
+        started = time.monotonic()
+        with caplog.at_level("WARNING", logger="traceglass"):
+            assert traceglass.set_experiment("pg") is None
+        waited = time.monotonic() - started
+    finally:
+        silent.close()
+    assert 5 < waited < 30
+    [warning] = _warnings(caplog)
+    assert "timeout" in warning.getMessage().lower()
