@@ -27,6 +27,7 @@ from traceglass.semconv import (
     names,
 )
 
+from .._stainless import parse_arguments
 from ._runs import thread_id
 
 __all__ = ["chat_invocation", "content_parts", "provider_name"]
@@ -207,10 +208,4 @@ def tool_arguments(inputs: Any, input_str: str) -> Any:
 def tool_result(output: Any) -> Any:
     """gen_ai.tool.call.result is an object: a tool called with a tool call id returns a ToolMessage
     whose content LangChain serialized to JSON text; the conventions ask to deserialize it."""
-    content = getattr(output, "content", output)
-    if isinstance(content, str):
-        try:
-            return json.loads(content)
-        except ValueError:
-            return content
-    return content
+    return parse_arguments(getattr(output, "content", output))
