@@ -588,3 +588,13 @@ def test_counts_read_as_english(page: Any, loaded: Loaded) -> None:
         return [counted(1, 'experiment'), counted(2, 'experiment'), counted(1234, 'trace')];
     }""")
     assert shown == ["1 experiment", "2 experiments", "1,234 traces"]
+
+
+def test_latency_axis_steps_of_a_few_milliseconds_read_apart(page: Any, loaded: Loaded) -> None:
+    page.goto(loaded.base + "/")
+    expect(page.get_by_role("heading", name="Experiments")).to_be_visible()
+    shown = page.evaluate("""async () => {
+        const { formatDuration } = await import('/static/overview.js');
+        return [0, 0.75, 1.5, 2.25, 3, 12.4, 999.6, 1500].map(formatDuration);
+    }""")
+    assert shown == ["0 ms", "0.75 ms", "1.5 ms", "2.25 ms", "3 ms", "12 ms", "1.00 s", "1.50 s"]

@@ -66,7 +66,8 @@ export function formatCount(n) {
 
 export function formatDuration(ms) {
   if (ms == null) return "–";
-  if (ms < 1000) return `${ms} ms`;
+  // Axis steps of a few milliseconds are fractions: 0.75 ms, not a second "1 ms".
+  if (ms < 999.5) return `${ms < 10 ? Number(ms.toFixed(2)) : Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
   return `${(ms / 60_000).toFixed(1)} min`;
 }
@@ -271,7 +272,7 @@ export function renderOverview(data, { modelsPending = false } = {}) {
       ],
     }),
     lines({
-      title: "Latency", buckets, bucketMs, yFormat: (v) => formatDuration(Math.round(v)),
+      title: "Latency", buckets, bucketMs, yFormat: formatDuration,
       description: "Execution time percentiles (p50, p95, p99) of the traces in each bucket. " +
         describeSeries(buckets, "p95", (b) => b.p95_ms, formatDuration),
       series: [
