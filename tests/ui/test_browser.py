@@ -537,9 +537,10 @@ def test_durations_of_minutes_never_show_60_seconds(page: Any, loaded: Loaded) -
     expect(page.get_by_role("heading", name="Experiments")).to_be_visible()
     shown = page.evaluate("""async () => {
         const { formatDuration } = await import('/static/trace-view.js');
-        return [0, 60_000, 119_499, 119_500, 3_599_999, 5_400_000].map(formatDuration);
+        return [0, 0.0025, 0.0125, 0.25, 60_000, 119_499, 119_500, 3_599_999, 5_400_000].map(formatDuration);
     }""")
-    assert shown == ["< 1 ms", "1 min 0 s", "1 min 59 s", "2 min 0 s", "1 h 0 min", "1 h 30 min"]
+    assert shown == ["< 1 ms", "2.5 µs", "13 µs", "250 µs", "1 min 0 s", "1 min 59 s", "2 min 0 s", "1 h 0 min",
+                     "1 h 30 min"]
 
 
 def test_a_refused_filter_is_not_sent_again_by_the_polling(page: Any, loaded: Loaded, watch: Watch) -> None:
@@ -598,3 +599,10 @@ def test_latency_axis_steps_of_a_few_milliseconds_read_apart(page: Any, loaded: 
         return [0, 0.75, 1.5, 2.25, 3, 12.4, 999.6, 1500].map(formatDuration);
     }""")
     assert shown == ["0 ms", "0.75 ms", "1.5 ms", "2.25 ms", "3 ms", "12 ms", "1.00 s", "1.50 s"]
+
+
+def test_the_waterfall_scale_starts_at_zero_and_its_ticks_differ(page: Any, loaded: Loaded) -> None:
+    traces_page(page, loaded)
+    drawer = open_trace(page, loaded, "paris")
+    ticks = drawer.locator(".tgv-tick").all_text_contents()
+    assert ticks[0] == "0" and len(set(ticks)) == 5, ticks

@@ -60,7 +60,7 @@ function h(tag, props, ...children) {
 export function formatDuration(ms) {
   if (ms == null || Number.isNaN(ms)) return "–";
   if (ms === 0) return "< 1 ms"; // a trace's time is in whole milliseconds: 0 is anything shorter
-  if (ms < 1) return `${(ms * 1000).toFixed(0)} µs`;
+  if (ms < 1) return `${ms < 0.01 ? Number((ms * 1000).toFixed(1)) : Math.round(ms * 1000)} µs`;
   if (ms < 1000) return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
   // Rounded to the second first, so that 1 min 59.6 s is 2 min 0 s, not 1 min 60 s.
@@ -219,7 +219,7 @@ export function mountTraceView(element, trace, options = {}) {
   // -- span tree + waterfall ----------------------------------------------------------------
   const scale = h("div", { class: "tgv-scale", "aria-hidden": "true" },
     [0, 0.25, 0.5, 0.75, 1].map((f) => {
-      const tick = h("span", { class: "tgv-tick" }, formatDuration((total * f) / 1e6));
+      const tick = h("span", { class: "tgv-tick" }, f === 0 ? "0" : formatDuration((total * f) / 1e6));
       tick.style.left = `${f * 100}%`;
       return tick;
     }));
