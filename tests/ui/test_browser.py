@@ -536,11 +536,12 @@ def test_durations_of_minutes_never_show_60_seconds(page: Any, loaded: Loaded) -
     page.goto(loaded.base + "/")
     expect(page.get_by_role("heading", name="Experiments")).to_be_visible()
     shown = page.evaluate("""async () => {
-        const { formatDuration } = await import('/static/trace-view.js');
-        return [0, 0.0025, 0.0125, 0.25, 60_000, 119_499, 119_500, 3_599_999, 5_400_000].map(formatDuration);
+        const { formatDuration, formatTraceDuration } = await import('/static/trace-view.js');
+        return [formatTraceDuration(0), formatTraceDuration(3), ...[0, 0.0025, 0.0125, 0.25, 60_000, 119_499,
+          119_500, 3_599_999, 5_400_000].map(formatDuration)];
     }""")
-    assert shown == ["< 1 ms", "2.5 µs", "13 µs", "250 µs", "1 min 0 s", "1 min 59 s", "2 min 0 s", "1 h 0 min",
-                     "1 h 30 min"]
+    assert shown == ["< 1 ms", "3.0 ms", "0", "2.5 µs", "13 µs", "250 µs", "1 min 0 s", "1 min 59 s", "2 min 0 s",
+                     "1 h 0 min", "1 h 30 min"]
 
 
 def test_a_refused_filter_is_not_sent_again_by_the_polling(page: Any, loaded: Loaded, watch: Watch) -> None:

@@ -57,9 +57,14 @@ function h(tag, props, ...children) {
   return el;
 }
 
+// A trace's execution time is in whole milliseconds: 0 stands for anything shorter.
+export function formatTraceDuration(ms) {
+  return ms === 0 ? "< 1 ms" : formatDuration(ms);
+}
+
 export function formatDuration(ms) {
   if (ms == null || Number.isNaN(ms)) return "–";
-  if (ms === 0) return "< 1 ms"; // a trace's time is in whole milliseconds: 0 is anything shorter
+  if (ms === 0) return "0";
   if (ms < 1) return `${ms < 0.01 ? Number((ms * 1000).toFixed(1)) : Math.round(ms * 1000)} µs`;
   if (ms < 1000) return `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
@@ -208,7 +213,7 @@ export function mountTraceView(element, trace, options = {}) {
       h("span", { class: `tgv-status tgv-status-${(info.status || "").toLowerCase()}` }, info.status || "")),
     h("dl", { class: "tgv-facts" },
       h("div", null, h("dt", null, "Trace ID"), h("dd", null, idCode, copyButton)),
-      h("div", null, h("dt", null, "Duration"), h("dd", null, formatDuration(info.execution_time_ms))),
+      h("div", null, h("dt", null, "Duration"), h("dd", null, formatTraceDuration(info.execution_time_ms))),
       h("div", null, h("dt", null, "Tokens"), h("dd", null, tokens)),
       h("div", null, h("dt", null, "Spans"), h("dd", null, String(spans.length))),
       h("div", null, h("dt", null, "Started"),
@@ -219,7 +224,7 @@ export function mountTraceView(element, trace, options = {}) {
   // -- span tree + waterfall ----------------------------------------------------------------
   const scale = h("div", { class: "tgv-scale", "aria-hidden": "true" },
     [0, 0.25, 0.5, 0.75, 1].map((f) => {
-      const tick = h("span", { class: "tgv-tick" }, f === 0 ? "0" : formatDuration((total * f) / 1e6));
+      const tick = h("span", { class: "tgv-tick" }, formatDuration((total * f) / 1e6));
       tick.style.left = `${f * 100}%`;
       return tick;
     }));

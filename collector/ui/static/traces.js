@@ -4,7 +4,7 @@
 import { ApiError, MAX_VALUE_LENGTH, segment } from "./api.js";
 import { askDialog, formatTime, h, relativeTime } from "./dom.js";
 import { tagDialog } from "./tags.js";
-import { formatDuration, mountTraceView, parseJson } from "./trace-view.js";
+import { formatTraceDuration, mountTraceView, parseJson } from "./trace-view.js";
 
 const PAGE_SIZE = 50;
 const POLL_MS = 3000;
@@ -325,7 +325,7 @@ function mountTracesTab(element, initial, app) {
       case "tokens":
         return trace.input_tokens == null && trace.output_tokens == null ? ""
           : `${trace.input_tokens ?? "–"} / ${trace.output_tokens ?? "–"}`;
-      case "execution_time": return formatDuration(trace.execution_time_ms);
+      case "execution_time": return formatTraceDuration(trace.execution_time_ms);
       case "request_time": return h("time", { title: formatTime(trace.timestamp_ms) }, relativeTime(trace.timestamp_ms));
       case "session": return trace.session_id || "";
       case "user": return trace.user_id || "";
