@@ -114,6 +114,7 @@ TRACE_METADATA_PREFIX = "traceglass.trace.metadata."  # + key; string values
 # (OTEL_RESOURCE_ATTRIBUTES=traceglass.experiment=...) for a whole process.
 EXPERIMENT = "traceglass.experiment"
 DEFAULT_EXPERIMENT = "Default"
+EXPERIMENT_NAME_LENGTH = 256  # the longest experiment name a store holds
 
 # An observable instrument that reports nothing: its callback flushes batched measurements
 # before each collection (see _metrics.py).

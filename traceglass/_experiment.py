@@ -37,11 +37,15 @@ def set_experiment(name: str | None) -> Experiment | None:
     created at once and returned (its `experiment_id` can be given to `search_traces()`); with
     a server or OpenTelemetry destination it is created when its first span arrives, and None is
     returned. A failure to reach the store is logged and None returned: the app keeps running.
-    Raises ValueError for an empty or non-string name.
+    Raises ValueError for an empty or non-string name, or one longer than 256 characters.
     """
     global _name
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise ValueError(f"set_experiment(): the experiment name must be a non-empty string, got {name!r}")
+    if name is not None and len(name.strip()) > semconv.names.EXPERIMENT_NAME_LENGTH:
+        # Refused here, as a store would refuse it, whatever the destination.
+        raise ValueError(f"set_experiment(): the experiment name is longer than "
+                         f"{semconv.names.EXPERIMENT_NAME_LENGTH} characters")
     with _lock:
         _name = name.strip() if name is not None else TrackingEnv.resolve().experiment
         current = _name

@@ -140,7 +140,7 @@ def _as_dict(mapping: Mapping[str, Any] | None) -> dict[str, Any]:
 def experiment_name(record: SpanRecord, default: str) -> str:
     """The span's experiment: its attribute, else its resource's, else `default`."""
     name = record.attributes.get(N.EXPERIMENT) or record.resource_attributes.get(N.EXPERIMENT) or default
-    return str(name)[:256]
+    return str(name)[: N.EXPERIMENT_NAME_LENGTH]
 
 
 def resource_key(attributes: Mapping[str, Any], schema_url: str | None) -> tuple[str, str]:

@@ -45,7 +45,7 @@ from ._writer import PreparedSpans, SpanWriter
 __all__ = ["Store"]
 
 _CHUNK = 500
-_NAME_LENGTH = 256
+_NAME_LENGTH = N.EXPERIMENT_NAME_LENGTH
 
 
 class Store:

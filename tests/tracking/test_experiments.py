@@ -86,3 +86,9 @@ def test_a_span_that_names_its_experiment_keeps_it(
 def test_set_experiment_rejects_a_bad_name(bad: Any) -> None:
     with pytest.raises(ValueError, match="non-empty string"):
         traceglass.set_experiment(bad)
+
+
+def test_set_experiment_rejects_a_name_no_store_holds(default_store_url: str) -> None:
+    with pytest.raises(ValueError, match="longer than 256 characters"):
+        traceglass.set_experiment("x" * 257)
+    assert traceglass.set_experiment("x" * 256) is not None
