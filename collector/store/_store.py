@@ -300,6 +300,7 @@ class Store:
         _check_name(key, "tag key")
         if not isinstance(value, str):
             raise TypeError(f"tag value must be a str, not {type(value).__name__}")
+        _check_no_nul(value, "tag value")
         with self._write() as conn, conn.begin():
             if conn.execute(select(traces.c.trace_id).where(traces.c.trace_id == trace_id)).first() is None:
                 raise StoreError(f"No trace with id {trace_id!r}")
@@ -331,6 +332,13 @@ def _check_name(name: object, what: str = "experiment name") -> None:
         raise ValueError(f"{what} must be a non-empty string, not {name!r}")
     if len(name) > _NAME_LENGTH:
         raise ValueError(f"{what} is longer than {_NAME_LENGTH} characters")
+    _check_no_nul(name, what)
+
+
+def _check_no_nul(text: str, what: str) -> None:
+    # PostgreSQL's text cannot hold NUL: refused on both databases, so a name that works on one works on the other.
+    if "\x00" in text:
+        raise ValueError(f"{what} contains a NUL character")
 
 
 def _trace_info(row: Any) -> TraceInfo:

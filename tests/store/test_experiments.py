@@ -29,7 +29,7 @@ def test_get_or_create(store: Store) -> None:
     assert store.get_or_create_experiment("beta").trace_count == 1
 
 
-@pytest.mark.parametrize("name", ["", "   ", "x" * 257])
+@pytest.mark.parametrize("name", ["", "   ", "x" * 257, "nul\x00name"])
 def test_bad_names(store: Store, name: str) -> None:
     with pytest.raises(ValueError, match="experiment name"):
         store.create_experiment(name)

@@ -90,6 +90,11 @@ def test_set_and_delete_tags(store: Store) -> None:
         store.set_trace_tag(trace_id(99), "k", "v")
     with pytest.raises(ValueError, match="tag key"):
         store.set_trace_tag(trace_id(1), "", "v")
+    # Refused on both databases alike: PostgreSQL's text cannot hold NUL.
+    with pytest.raises(ValueError, match="tag key contains a NUL"):
+        store.set_trace_tag(trace_id(1), "k\x00", "v")
+    with pytest.raises(ValueError, match="tag value contains a NUL"):
+        store.set_trace_tag(trace_id(1), "k", "v\x00")
 
 
 def test_delete_traces(store: Store, backend: str) -> None:
