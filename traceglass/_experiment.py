@@ -37,15 +37,18 @@ def set_experiment(name: str | None) -> Experiment | None:
     created at once and returned (its `experiment_id` can be given to `search_traces()`); with
     a server or OpenTelemetry destination it is created when its first span arrives, and None is
     returned. A failure to reach the store is logged and None returned: the app keeps running.
-    Raises ValueError for an empty or non-string name, or one longer than 256 characters.
+    Raises ValueError for an empty or non-string name, one longer than 256 characters, or one
+    with a NUL character.
     """
     global _name
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise ValueError(f"set_experiment(): the experiment name must be a non-empty string, got {name!r}")
+    # Refused here, as a store would refuse them, whatever the destination.
     if name is not None and len(name.strip()) > semconv.names.EXPERIMENT_NAME_LENGTH:
-        # Refused here, as a store would refuse it, whatever the destination.
         raise ValueError(f"set_experiment(): the experiment name is longer than "
                          f"{semconv.names.EXPERIMENT_NAME_LENGTH} characters")
+    if name is not None and "\x00" in name:
+        raise ValueError("set_experiment(): the experiment name contains a NUL character")
     with _lock:
         _name = name.strip() if name is not None else TrackingEnv.resolve().experiment
         current = _name

@@ -91,4 +91,6 @@ def test_set_experiment_rejects_a_bad_name(bad: Any) -> None:
 def test_set_experiment_rejects_a_name_no_store_holds(default_store_url: str) -> None:
     with pytest.raises(ValueError, match="longer than 256 characters"):
         traceglass.set_experiment("x" * 257)
+    with pytest.raises(ValueError, match="contains a NUL character"):
+        traceglass.set_experiment("eval\x00")
     assert traceglass.set_experiment("x" * 256) is not None
