@@ -32,6 +32,7 @@ __all__ = [
     "parse_bool",
     "reset_warnings",
     "server_auth_token",
+    "warn_once",
 ]
 
 _log = logging.getLogger("traceglass")
@@ -129,7 +130,12 @@ _warned: set[str] = set()
 def _warn(message: str, *args: object) -> None:
     # Every instrument() and autolog() call reads the variables again: a bad value is reported at
     # WARNING the first time only, not once per instrumented SDK.
-    text = "traceglass: " + message % args
+    warn_once(message % args)
+
+
+def warn_once(text: str) -> None:
+    """Log a setting to fix at WARNING the first time, at DEBUG after that (prefixed "traceglass: ")."""
+    text = "traceglass: " + text
     if text in _warned:
         _log.debug("%s", text)
         return

@@ -16,14 +16,13 @@ OTLP/HTTP). `get_tracking_uri()` is also where `search_traces()` reads.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from traceglass._env import TRACKING_URI, TrackingEnv
+from traceglass._env import TRACKING_URI, TrackingEnv, warn_once
 
 if TYPE_CHECKING:
     from traceglass.collector.store import Store
@@ -47,7 +46,6 @@ _DB_FILE = "traceglass.db"
 _STORE_SCHEMES = ("sqlite", "postgresql", "postgres")
 _SERVER_SCHEMES = ("http", "https")
 
-_log = logging.getLogger("traceglass")
 _explicit_uri: str | None = None
 _stores: dict[str, Store] = {}
 _lock = threading.Lock()
@@ -150,7 +148,7 @@ def warn_store_unavailable(error: Exception) -> None:
     open_store()): a setting to fix, so one line and no traceback."""
     text = str(error)
     end = "" if text.endswith((".", "?", "!")) else "."
-    _warn_once(f"{text}{end} Traces are not recorded there. The application is not affected.")
+    warn_once(f"{text}{end} Traces are not recorded there. The application is not affected.")
 
 
 def display_url(url: str) -> str:
@@ -225,23 +223,13 @@ def _valid(uri: str) -> bool:
         _kind(uri, source=TRACKING_URI)
     except ValueError as exc:
         # Not "the default store": with OTEL_* exporter settings, traces go where those say.
-        _warn_once(str(exc) + " It is ignored: traces go where they would without it.")
+        warn_once(str(exc) + " It is ignored: traces go where they would without it.")
         return False
     return True
 
 
-_warned: set[str] = set()
-
-
-def _warn_once(message: str) -> None:
-    if message not in _warned:
-        _warned.add(message)
-        _log.warning("traceglass: %s", message)
-
-
 def _reset() -> None:
-    """Forget the explicit URI and the warnings given (the pipeline's reset calls this)."""
+    """Forget the explicit URI (the pipeline's reset calls this, and forgets the warnings given)."""
     global _explicit_uri
     _explicit_uri = None
-    _warned.clear()
 
