@@ -121,7 +121,9 @@ def _store(tracking_uri: str | None) -> Backend:
     uri = tracking_uri or get_tracking_uri()
     if is_store_url(uri) and uri.startswith("sqlite") and uri != default_store_url():
         database = make_url(uri).database
-        if database and database != ":memory:" and not database.startswith("file:") and not Path(database).exists():
+        # As the store opens it: `~` is the user's home.
+        if database and database != ":memory:" and not database.startswith("file:") \
+                and not Path(database).expanduser().exists():
             raise StoreError(f"No store at {database}: nothing has been recorded there yet.")
     return _backend(uri)
 

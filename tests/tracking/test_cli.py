@@ -161,6 +161,14 @@ def test_a_mistyped_store_path_is_an_error_not_an_empty_store(tmp_path: Path, co
     assert not typo.exists()
 
 
+def test_a_store_path_under_the_home_directory_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert _run("experiments", "create", "first", "--tracking-uri", "sqlite:///~/home.db").exit_code == 0
+    assert (tmp_path / "home.db").exists()
+    result = _run("traces", "search", "--tracking-uri", "sqlite:///~/home.db")
+    assert result.exit_code == 0 and result.stdout.strip() == "No traces found."
+
+
 def test_experiments_create_makes_a_new_store(tmp_path: Path) -> None:
     store = tmp_path / "new.db"
     assert _run("experiments", "create", "first", "--tracking-uri", f"sqlite:///{store}").exit_code == 0
