@@ -41,14 +41,8 @@ def set_experiment(name: str | None) -> Experiment | None:
     with a NUL character.
     """
     global _name
-    if name is not None and (not isinstance(name, str) or not name.strip()):
-        raise ValueError(f"set_experiment(): the experiment name must be a non-empty string, got {name!r}")
-    # Refused here, as a store would refuse them, whatever the destination.
-    if name is not None and len(name.strip()) > semconv.names.EXPERIMENT_NAME_LENGTH:
-        raise ValueError(f"set_experiment(): the experiment name is longer than "
-                         f"{semconv.names.EXPERIMENT_NAME_LENGTH} characters")
-    if name is not None and "\x00" in name:
-        raise ValueError("set_experiment(): the experiment name contains a NUL character")
+    if name is not None:
+        _check_name(name)
     with _lock:
         _name = name.strip() if name is not None else TrackingEnv.resolve().experiment
         current = _name
@@ -70,6 +64,17 @@ def set_experiment(name: str | None) -> Experiment | None:
     except Exception:
         semconv.report_failure("set_experiment")
         return None
+
+
+def _check_name(name: object) -> None:
+    # What a store refuses is refused here, whatever the destination.
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"set_experiment(): the experiment name must be a non-empty string, got {name!r}")
+    if len(name.strip()) > semconv.names.EXPERIMENT_NAME_LENGTH:
+        raise ValueError(f"set_experiment(): the experiment name is longer than "
+                         f"{semconv.names.EXPERIMENT_NAME_LENGTH} characters")
+    if "\x00" in name:
+        raise ValueError("set_experiment(): the experiment name contains a NUL character")
 
 
 def get_experiment_name() -> str | None:
