@@ -85,7 +85,7 @@ def _run(host: str, port: int, store_url: str | None, grpc_port: int, otlp_http_
          forward_urls: tuple[str, ...], auth_token: str | None, max_request_size: int, max_decompressed_size: int,
          queue_size: int, log_level: str, open_browser: bool = False) -> None:
     from traceglass._env import TrackingEnv, server_auth_token
-    from traceglass._tracking import default_store_url, describe_error, display_url, is_store_url
+    from traceglass._tracking import default_store_url, is_store_url, store_open_error
     from traceglass.collector.server import Server, ServerConfig, ServerConfigError
     from traceglass.collector.server._gc import tune_for_serving
 
@@ -132,8 +132,7 @@ def _run(host: str, port: int, store_url: str | None, grpc_port: int, otlp_http_
         if running is None or running.store is not None:
             raise
         # The store is opened first: a bad --store (or variable) is a message, not a traceback.
-        raise click.ClickException(f"Cannot open the store at {display_url(store_url)}: "
-                                   f"{describe_error(exc)}") from exc
+        raise click.ClickException(str(store_open_error(store_url, exc))) from exc
 
 
 @click.command()

@@ -39,6 +39,7 @@ __all__ = [
     "open_store",
     "resolve_destination",
     "set_tracking_uri",
+    "store_open_error",
     "warn_store_unavailable",
 ]
 
@@ -131,16 +132,22 @@ def open_store(url: str) -> Store:
     with _lock:
         store = _stores.get(url)
         if store is None:
-            from traceglass.collector.store import Store, StoreError
+            from traceglass.collector.store import Store
 
             try:
                 store = Store.open(url)
             except Exception as exc:
-                # One StoreError naming the store, whatever failed beneath (a directory that cannot
-                # be created, a file that is not a database, a server that refuses connections).
-                raise StoreError(f"Cannot open the store at {display_url(url)}: {describe_error(exc)}") from exc
+                raise store_open_error(url, exc) from exc
             _stores[url] = store
         return store
+
+
+def store_open_error(url: str, error: Exception) -> Exception:
+    """One StoreError naming the store, whatever failed beneath (a directory that cannot be
+    created, a file that is not a database, a server that refuses connections)."""
+    from traceglass.collector.store import StoreError
+
+    return StoreError(f"Cannot open the store at {display_url(url)}: {describe_error(error)}")
 
 
 def warn_store_unavailable(error: Exception) -> None:
