@@ -180,7 +180,7 @@ def query_router(store: Store) -> APIRouter:
             return store.create_experiment(_name(body.name)).to_dict()
         except StoreError as exc:
             raise ApiError(409, "ALREADY_EXISTS", str(exc)) from None
-        except ValueError as exc:  # a name the store refuses (too long)
+        except ValueError as exc:  # a name the store refuses (too long, a NUL character)
             raise ApiError(400, "INVALID_ARGUMENT", str(exc)) from None
 
     @router.patch("/experiments/{experiment_id}", response_model=ExperimentModel,
