@@ -16,6 +16,8 @@ timeout, minutes on Linux.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +32,16 @@ __all__ = ["WRITE", "make_engine"]
 # Execution option marking a connection whose next transaction writes (see _begin).
 WRITE = "traceglass_write"
 
+_BUSY_TIMEOUT = 5.0  # seconds
+_WAL = "PRAGMA journal_mode=WAL"
 _SQLITE_PRAGMAS = (
     # First: switching a new database to WAL needs a lock that another opener may hold.
-    "PRAGMA busy_timeout=5000",
+    f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT * 1000)}",
     # 16 KiB pages, for a new database only (before WAL writes its first page; an existing one
     # keeps its size): a span row with its attributes is 1-3 KB, a batch's commit writes a
     # quarter as many pages to the WAL, and a writer spent 10-15% less CPU per span.
     "PRAGMA page_size=16384",
-    "PRAGMA journal_mode=WAL",
+    _WAL,
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
     # Up to 64 MiB of pages in memory (allocated as used): the indexes a batch writes into stay
@@ -98,7 +102,10 @@ def _sqlite_engine(url: URL) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for pragma in _SQLITE_PRAGMAS:
-            cursor.execute(pragma)
+            if pragma == _WAL:
+                _switch_to_wal(cursor)
+            else:
+                cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -107,3 +114,18 @@ def _sqlite_engine(url: URL) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    # Connections switching a new database to WAL at the same moment: the losers get "database is
+    # locked" at once, without the busy timeout's wait (one first open in ten, with three openers).
+    # They try again, for as long as that timeout.
+    deadline = time.monotonic() + _BUSY_TIMEOUT
+    while True:
+        try:
+            cursor.execute(_WAL)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
