@@ -187,7 +187,7 @@ def explain(store: Any, backend: str) -> dict[str, str]:
     with store.engine.connect() as conn:
         for q in queries():
             ids = None if q["exp"] == "*" else [exp_ids[q["exp"]]]
-            stmt = _query.search_statement(ids, parse_filter(q["filter"]), None, 0, 101, backend)
+            stmt = _query.search_statement(ids, parse_filter(q["filter"]), None, None, 101, backend)
             sql = str(stmt.compile(dialect=store.engine.dialect, compile_kwargs={"literal_binds": True}))
             prefix = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
             rows = conn.exec_driver_sql(prefix + sql).fetchall()

@@ -149,13 +149,13 @@ def _search_query(params: list[tuple[str, Any]], filter_string: str | None, orde
         return urllib.parse.urlencode(params)
     except UnicodeEncodeError:
         # Text that cannot be sent as UTF-8 (a lone surrogate): raise what a store raises for it.
-        from traceglass.collector.store._filter import parse_filter, parse_order_by
-        from traceglass.collector.store._query import decode_page_token
+        from traceglass.collector.store._filter import parse_filter
+        from traceglass.collector.store._query import decode_page_token, sort_keys
 
         parse_filter(filter_string)
-        parse_order_by(order_by)
+        keys = sort_keys(order_by)
         if page_token:
-            decode_page_token(page_token)
+            decode_page_token(page_token, keys)
         raise
 
 

@@ -22,6 +22,7 @@ Semantics shared by both databases:
   as with trace.text, only the first TEXT_LENGTH characters of a span's content are found by a
   pattern's words. ``<``, ``<=``, ``>``, ``>=`` never match them.
 - Sorting puts NULLs first in ascending and last in descending order; ties are broken by trace_id.
+  A page token holds the sort values of its page's last trace, and the next page starts after them.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ from ._ordered_join import OrderedJoin
 from ._rows import UNINDEXED_KEYS
 from ._tables import experiments, span_attributes, span_bucket, spans, trace_metadata, trace_tags, traces
 
-__all__ = ["MAX_ROWS", "decode_page_token", "encode_page_token", "search_statement"]
+__all__ = ["MAX_ROWS", "decode_page_token", "encode_page_token", "search_statement", "sort_keys", "sort_values"]
 
 DIALECTS: Final = ("sqlite", "postgresql")
 
@@ -98,14 +99,15 @@ def search_statement(
     experiment_ids: Sequence[int] | None,
     conditions: Sequence[Condition],
     order_by: Sequence[str] | None,
-    offset: int,
+    after: Sequence[Any] | None,
     limit: int | None,
     dialect_name: str,
 ) -> Select[Any]:
     """The SELECT of one page of traces: every column of `traces` plus ``experiment_name``.
 
-    ``experiment_ids=None`` searches every experiment. Pass ``limit=max_results + 1`` to learn
-    whether another page follows. Raises FilterError for a bad ``order_by`` entry.
+    ``experiment_ids=None`` searches every experiment. ``after`` is the previous page's last
+    trace as :func:`sort_values` gives it (None: the first page). Pass ``limit=max_results + 1``
+    to learn whether another page follows. Raises FilterError for a bad ``order_by`` entry.
     """
     if dialect_name not in DIALECTS:
         raise ValueError(f"unsupported dialect {dialect_name!r}: expected one of {', '.join(DIALECTS)}")
@@ -135,9 +137,10 @@ def search_statement(
     compiled = sorted((_compile(condition, dialect_name) for condition in conditions), key=lambda item: item[0])
     for _, clause in compiled:
         statement = statement.where(clause)
-    statement = statement.order_by(*_order_clauses(order_by, dialect_name))
-    if offset:
-        statement = statement.offset(offset)
+    keys = sort_keys(order_by)
+    if after is not None:
+        statement = statement.where(_after(keys, after))
+    statement = statement.order_by(*_order_clauses(keys, dialect_name))
     if limit is not None:
         statement = statement.limit(limit)
     return statement
@@ -148,14 +151,26 @@ def search_statement(
 _NOT_NULL: Final = frozenset({"timestamp_ms", "status", "trace_id"})
 
 
-def _order_clauses(order_by: Sequence[str] | None, dialect: str) -> list[ColumnElement[Any]]:
+def sort_keys(order_by: Sequence[str] | None) -> list[tuple[str, bool]]:
+    """The (key, descending) pairs a search sorts by, ending with trace_id: a total order, so that
+    a page starts exactly after the previous one's last trace. FilterError for a bad entry."""
     keys = parse_order_by(list(order_by) if order_by is not None else None) or [("timestamp_ms", True)]
+    unique = list(dict.fromkeys(key for key, _ in keys))
+    direction = dict(reversed(keys))  # a repeated key sorts as its first mention says
+    result = [(key, direction[key]) for key in unique]
+    if "trace_id" not in direction:
+        result.append(("trace_id", keys[0][1]))
+    return result
+
+
+def sort_values(keys: Sequence[tuple[str, bool]], row: Any) -> list[Any]:
+    """A result row's values for `keys`: where the page after it starts."""
+    return [row[_TRACE_COLUMNS[key].name] for key, _ in keys]
+
+
+def _order_clauses(keys: Sequence[tuple[str, bool]], dialect: str) -> list[ColumnElement[Any]]:
     clauses: list[ColumnElement[Any]] = []
-    seen: set[str] = set()
     for key, descending in keys:
-        if key in seen:
-            continue
-        seen.add(key)
         column_ = _TRACE_COLUMNS[key]
         clause = column_.desc() if descending else column_.asc()
         # SQLite sorts NULL as the smallest value; PostgreSQL as the largest. Spell SQLite's order
@@ -163,10 +178,33 @@ def _order_clauses(order_by: Sequence[str] | None, dialect: str) -> list[ColumnE
         if dialect == "postgresql" and key not in _NOT_NULL:
             clause = clause.nulls_last() if descending else clause.nulls_first()
         clauses.append(clause)
-    if "trace_id" not in seen:
-        # A total order, so that offsets never skip or repeat a trace between pages.
-        clauses.append(traces.c.trace_id.desc() if keys[0][1] else traces.c.trace_id.asc())
     return clauses
+
+
+def _after(keys: Sequence[tuple[str, bool]], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Traces that sort after the one with `values`, NULL being the smallest value (see
+    `_order_clauses`): a keyset page, which neither skips nor repeats a trace when traces are
+    stored or deleted between two pages, and costs the same however deep it is."""
+    clause: ColumnElement[bool] | None = None
+    for (key, descending), value in reversed(list(zip(keys, values, strict=True))):
+        column_ = _TRACE_COLUMNS[key]
+        if value is None:
+            beyond = false() if descending else column_.is_not(None)
+            same = column_.is_(None)
+        else:
+            beyond = column_ < value if descending else column_ > value
+            if descending and key not in _NOT_NULL:
+                beyond = or_(beyond, column_.is_(None))
+            same = column_ == value
+        clause = beyond if clause is None else or_(beyond, and_(same, clause))
+    assert clause is not None  # keys always end with trace_id
+    first_key, descending = keys[0]
+    first = values[0]
+    if first is not None and (first_key in _NOT_NULL or not descending):
+        # The same rows, said so that the sort key's index is read from the boundary on.
+        column_ = _TRACE_COLUMNS[first_key]
+        clause = and_(column_ <= first if descending else column_ >= first, clause)
+    return clause
 
 
 # --- conditions ----------------------------------------------------------------------------------
@@ -505,32 +543,61 @@ def _words_then_exact(pieces: list[str], exact: ColumnElement[bool]) -> tuple[in
 
 # --- page tokens ---------------------------------------------------------------------------------
 
-_TOKEN_VERSION: Final = 1
-# OFFSET and LIMIT are 64-bit integers on both databases: a larger one fails to bind.
+_TOKEN_VERSION: Final = 2
+# LIMIT is a 64-bit integer on both databases: a larger one fails to bind.
 MAX_ROWS: Final = 2**63 - 1
+# A token carries the last trace's sort values, and a trace name has no length limit; the
+# bound only keeps a forged token from costing more than decoding it.
+_MAX_TOKEN_LENGTH: Final = 1 << 20
+_INTEGER_KEYS: Final = frozenset(
+    {"timestamp_ms", "end_time_ms", "execution_time_ms", "input_tokens", "output_tokens", "total_tokens"}
+)
 
 
-def encode_page_token(offset: int) -> str:
-    """An opaque, URL-safe token for the page that starts ``offset`` traces in."""
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise ValueError(f"a page offset must be a non-negative int, not {offset!r}")
-    payload = json.dumps({"v": _TOKEN_VERSION, "offset": offset}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(payload).decode("ascii").rstrip("=")
+def encode_page_token(keys: Sequence[tuple[str, bool]], values: Sequence[Any]) -> str:
+    """An opaque, URL-safe token for the page after the trace with sort `values`."""
+    order = [[key, int(descending)] for key, descending in keys]
+    payload = {"v": _TOKEN_VERSION, "order": order, "after": list(values)}
+    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def decode_page_token(token: str) -> int:
-    """The offset a token from :func:`encode_page_token` stands for; ValueError if it is not one."""
+def decode_page_token(token: str, keys: Sequence[tuple[str, bool]]) -> list[Any]:
+    """The sort values a token from :func:`encode_page_token` carries, for a search sorted by
+    `keys`; ValueError if it is not such a token."""
     problem = "it was not returned by search_traces (pass the next_page_token of the previous page unchanged)"
-    if not isinstance(token, str) or not token or len(token) > 200:
-        raise ValueError(f"Invalid page token {token!r}: {problem}")
+    if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_LENGTH:
+        raise ValueError(f"Invalid page token {_excerpt(token)}: {problem}")
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        payload = json.loads(raw)
+        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise ValueError(f"Invalid page token {token!r}: {problem}") from None
+        raise ValueError(f"Invalid page token {_excerpt(token)}: {problem}") from None
     if not isinstance(payload, dict) or payload.get("v") != _TOKEN_VERSION:
-        raise ValueError(f"Invalid page token {token!r}: {problem}")
-    offset = payload.get("offset")
-    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_ROWS:
-        raise ValueError(f"Invalid page token {token!r}: {problem}")
-    return offset
+        raise ValueError(f"Invalid page token {_excerpt(token)}: {problem}")
+    order, after = payload.get("order"), payload.get("after")
+    if order != [[key, int(descending)] for key, descending in keys]:
+        if isinstance(order, list) and all(isinstance(entry, list) and len(entry) == 2 for entry in order):
+            raise ValueError(f"Invalid page token: it continues a search sorted by {_describe(order)}, not by "
+                             f"{_describe(keys)}; pass the order_by of the first page with its tokens")
+        raise ValueError(f"Invalid page token {_excerpt(token)}: {problem}")
+    if not isinstance(after, list) or len(after) != len(keys) or not all(map(_fits, keys, after)):
+        raise ValueError(f"Invalid page token {_excerpt(token)}: {problem}")
+    return after
+
+
+def _fits(key_and_direction: tuple[str, bool], value: Any) -> bool:
+    key = key_and_direction[0]
+    if value is None:
+        return key not in _NOT_NULL
+    if key in _INTEGER_KEYS:
+        return isinstance(value, int) and not isinstance(value, bool) and -MAX_ROWS - 1 <= value <= MAX_ROWS
+    return isinstance(value, str)
+
+
+def _describe(keys: Sequence[Sequence[Any]]) -> str:
+    return ", ".join(f"{key} {'DESC' if descending else 'ASC'}" for key, descending in keys)
+
+
+def _excerpt(token: Any) -> str:
+    text = repr(token)
+    return text if len(text) <= 60 else text[:57] + "..."

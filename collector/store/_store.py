@@ -223,12 +223,13 @@ class Store:
         if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
             raise ValueError(f"max_results must be a positive integer, not {max_results!r}")
         conditions = parse_filter(filter_string)
-        offset = _query.decode_page_token(page_token) if page_token else 0
+        keys = _query.sort_keys(list(order_by) if order_by else None)
+        after = _query.decode_page_token(page_token, keys) if page_token else None
         statement = _query.search_statement(
             list(experiment_ids) if experiment_ids is not None else None,
             conditions,
             list(order_by) if order_by else None,
-            offset,
+            after,
             # One more than asked: is there a next page? max_results=sys.maxsize asks for every
             # trace, and must still bind as a 64-bit LIMIT.
             min(max_results, _query.MAX_ROWS - 1) + 1,
@@ -239,7 +240,7 @@ class Store:
             has_more = len(rows) > max_results
             infos = [_trace_info(row) for row in rows[:max_results]]
             self._complete(conn, infos)
-        token = _query.encode_page_token(offset + max_results) if has_more else None
+        token = _query.encode_page_token(keys, _query.sort_values(keys, rows[max_results - 1])) if has_more else None
         return TracePage(infos, token)
 
     def get_trace(self, trace_id: str) -> Trace | None:

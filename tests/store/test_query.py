@@ -22,6 +22,7 @@ from traceglass.collector.store._query import (
     decode_page_token,
     encode_page_token,
     search_statement,
+    sort_keys,
 )
 
 from traceglass import semconv
@@ -138,11 +139,10 @@ def ids(
     filter_string: str = "",
     order_by: Sequence[str] | None = None,
     experiment_ids: Sequence[int] | None = None,
-    offset: int = 0,
     limit: int | None = None,
 ) -> list[str]:
     statement = search_statement(
-        experiment_ids, parse_filter(filter_string), order_by, offset, limit, store.engine.dialect.name
+        experiment_ids, parse_filter(filter_string), order_by, None, limit, store.engine.dialect.name
     )
     return [row["trace_id"][0] for row in run(store.engine, statement)]
 
@@ -303,7 +303,7 @@ def test_the_longest_filter_runs_on_both_databases(store: Store) -> None:
 
 def test_result_columns(store: Store, default_id: int) -> None:
     statement = search_statement(
-        [default_id], parse_filter(f"trace.trace_id = '{A}'"), None, 0, None, store.engine.dialect.name
+        [default_id], parse_filter(f"trace.trace_id = '{A}'"), None, None, None, store.engine.dialect.name
     )
     (row,) = run(store.engine, statement)
     assert row["trace_id"] == A
@@ -350,55 +350,94 @@ def test_order_by(store: Store, order_by: list[str] | None, expected: str) -> No
 
 def test_bad_order_by(store: Store) -> None:
     with pytest.raises(FilterError, match="Invalid order_by at position 0: expected a sort key"):
-        search_statement(None, [], ["span.name"], 0, None, "sqlite")
+        search_statement(None, [], ["span.name"], None, None, "sqlite")
 
 
 def test_unknown_dialect() -> None:
     with pytest.raises(ValueError, match="unsupported dialect 'mysql'"):
-        search_statement(None, [], None, 0, None, "mysql")
+        search_statement(None, [], None, None, None, "mysql")
 
 
 # --- pagination -------------------------------------------------------------------------------------------
 
 
-def test_pages_cover_every_trace_once(store: Store) -> None:
-    for order_by in (None, ["status"], ["name"], ["total_tokens DESC"]):
-        everything = ids(store, order_by=order_by)
-        pages = [ids(store, order_by=order_by, offset=offset, limit=2) for offset in range(0, 6, 2)]
-        assert [len(page) for page in pages] == [2, 2, 1]
-        assert [trace for page in pages for trace in page] == everything
-
-
-def test_search_traces_pages_with_tokens(store: Store) -> None:
+def pages(store: Store, size: int, order_by: Sequence[str] | None = None, filter_string: str = "") -> list[str]:
+    """Every page of a search, one letter per trace, with the tokens search_traces hands out."""
     seen: list[str] = []
     token = None
     while True:
-        page = store.search_traces(filter_string="trace.status != 'IN_PROGRESS'", max_results=2, page_token=token)
-        seen.extend(info.trace_id[0] for info in page.traces)
+        page = store.search_traces(filter_string=filter_string, order_by=order_by, max_results=size, page_token=token)
+        assert len(page.traces) == size or page.next_page_token is None
+        seen.append("".join(info.trace_id[0] for info in page.traces))
         token = page.next_page_token
         if token is None:
-            break
-        assert decode_page_token(token) == len(seen)
-    assert seen == list("cbae")
+            return seen
 
 
-def test_page_size_and_offset_beyond_64_bits(store: Store) -> None:
-    # LIMIT and OFFSET bind as 64-bit integers: a larger page size or a tampered token must not
-    # reach the database.
+@pytest.mark.parametrize(
+    "order_by",
+    [None, ["status"], ["name"], ["name DESC", "timestamp_ms"], ["total_tokens DESC"], ["total_tokens"],
+     ["end_time_ms DESC"], ["execution_time_ms", "name DESC"], ["trace_id"], ["status DESC", "status"]],
+)
+def test_pages_cover_every_trace_once(store: Store, order_by: list[str] | None) -> None:
+    everything = "".join(ids(store, order_by=order_by))
+    for size in (1, 2, 4):
+        assert "".join(pages(store, size, order_by)) == everything
+
+
+def test_search_traces_pages_with_tokens(store: Store) -> None:
+    assert pages(store, 2, filter_string="trace.status != 'IN_PROGRESS'") == ["cb", "ae"]
+
+
+def test_a_page_starts_after_the_last_trace_seen_however_the_store_changed(store: Store) -> None:
+    # Newest first while traces arrive: the first page's traces do not come back on the next one,
+    # and a deleted trace does not make the next page skip one.
+    first = store.search_traces(max_results=2)
+    assert [info.trace_id[0] for info in first.traces] == ["d", "c"]
+    store.write_spans([_span("f", "f1", "newer", 9000, 9010), _span("0", "01", "newest", 9500, 9510)])
+    assert store.delete_traces([C]) == 1
+    rest = store.search_traces(max_results=10, page_token=first.next_page_token)
+    assert [info.trace_id[0] for info in rest.traces] == ["b", "a", "e"]
+    assert store.search_traces(max_results=10).traces[0].trace_id[0] == "0"
+
+
+def test_page_size_beyond_64_bits(store: Store) -> None:
+    # LIMIT binds as a 64-bit integer: a larger page size must not reach the database.
     page = store.search_traces(max_results=sys.maxsize)
     assert ("".join(info.trace_id[0] for info in page.traces), page.next_page_token) == ("dcbae", None)
-    past_the_end = store.search_traces(max_results=2, page_token=encode_page_token(2**63 - 1))
-    assert (past_the_end.traces, past_the_end.next_page_token) == ([], None)
-    tampered = base64.urlsafe_b64encode(b'{"v":1,"offset":100000000000000000000}').decode().rstrip("=")
+    tampered = encode_page_token(sort_keys(None), [2**64, D])
     with pytest.raises(ValueError, match="Invalid page token"):
         store.search_traces(page_token=tampered)
 
 
-@pytest.mark.parametrize("offset", [0, 1, 100, 2**40])
-def test_page_token_round_trip(offset: int) -> None:
-    token = encode_page_token(offset)
+def test_a_page_token_of_another_sort_order_is_refused(store: Store) -> None:
+    token = store.search_traces(order_by=["name"], max_results=1).next_page_token
+    assert token is not None
+    with pytest.raises(ValueError, match="it continues a search sorted by name ASC, trace_id ASC, not by "
+                                         "timestamp_ms DESC, trace_id DESC; pass the order_by of the first page"):
+        store.search_traces(page_token=token)
+    assert store.search_traces(order_by=["trace.name ASC"], page_token=token).traces
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[0, A], [2**40, "z" * 32], [-5, ""]],
+)
+def test_page_token_round_trip(values: list[Any]) -> None:
+    keys = sort_keys(None)
+    token = encode_page_token(keys, values)
     assert token.replace("-", "").replace("_", "").isalnum()
-    assert decode_page_token(token) == offset
+    assert decode_page_token(token, keys) == values
+
+
+def test_page_token_of_nullable_and_text_keys_round_trips() -> None:
+    keys = sort_keys(["name DESC", "total_tokens"])
+    values = [None, 12, "é" * 3000]
+    assert decode_page_token(encode_page_token(keys, values), keys) == values
+
+
+def _forged(payload: str) -> str:
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
 @pytest.mark.parametrize(
@@ -409,20 +448,20 @@ def test_page_token_round_trip(offset: int) -> None:
         "eyJ2IjoxfQ",
         "bnVsbA",
         "WzFd",
-        encode_page_token(3)[:-2],
-        "eyJ2IjoxLCJvZmZzZXQiOi0xfQ",
+        encode_page_token(sort_keys(None), [3, A])[:-2],
+        _forged('{"v":1,"offset":3}'),
+        _forged('{"v":2,"order":[["timestamp_ms",1],["trace_id",1]],"after":[null,"a"]}'),
+        _forged('{"v":2,"order":[["timestamp_ms",1],["trace_id",1]],"after":["3","a"]}'),
+        _forged('{"v":2,"order":[["timestamp_ms",1],["trace_id",1]],"after":[true,"a"]}'),
+        _forged('{"v":2,"order":[["timestamp_ms",1],["trace_id",1]],"after":[3]}'),
+        _forged('{"v":2,"order":[["timestamp_ms",1],["trace_id",1]],"after":[3, 4]}'),
+        _forged('{"v":2,"order":"x","after":[3,"a"]}'),
         "x" * 500,
     ],
 )
 def test_bad_page_token(token: str) -> None:
     with pytest.raises(ValueError, match="Invalid page token"):
-        decode_page_token(token)
-
-
-@pytest.mark.parametrize("offset", [-1, 1.5, True, "3"])
-def test_bad_offset(offset: Any) -> None:
-    with pytest.raises(ValueError):
-        encode_page_token(offset)
+        decode_page_token(token, sort_keys(None))
 
 
 # --- SQL hygiene -------------------------------------------------------------------------------------------
@@ -435,7 +474,7 @@ def test_values_are_bound_parameters(dialect: str) -> None:
         f'trace.name = "{hostile}" AND tag.`{hostile}` LIKE "%{hostile}%" AND span.attributes.`{hostile}` > 5'
         f' AND trace.text LIKE "%{hostile}%"'
     )
-    statement = search_statement(None, conditions, ["name"], 0, 10, dialect)
+    statement = search_statement(None, conditions, ["name"], None, 10, dialect)
     compiled = statement.compile(dialect=postgresql.dialect() if dialect == "postgresql" else sqlite.dialect())
     assert "DROP" not in str(compiled)
     assert any("DROP" in str(value) for value in compiled.params.values())
@@ -470,7 +509,7 @@ def _plan(store: Store, statement: Select[Any]) -> str:
 def test_sqlite_pages_walk_an_index(store: Store, default_id: int, filter_string: str, uses: str) -> None:
     if store.engine.dialect.name != "sqlite":
         pytest.skip("SQLite query plans")
-    statement = search_statement([default_id], parse_filter(filter_string), None, 0, 51, "sqlite")
+    statement = search_statement([default_id], parse_filter(filter_string), None, None, 51, "sqlite")
     plan = _plan(store, statement)
     assert uses in plan
     if "VIRTUAL TABLE" not in plan:
@@ -483,7 +522,7 @@ def test_sqlite_probes_a_common_value_through_the_traces_spans(store: Store, def
     if store.engine.dialect.name != "sqlite":
         pytest.skip("SQLite query plans")
     statement = search_statement([default_id], parse_filter("span.attributes.`gen_ai.request.model` = 'gpt-4o'"),
-                                 None, 0, 51, "sqlite")
+                                 None, None, 51, "sqlite")
     probe = _plan(store, statement).split("CORRELATED SCALAR SUBQUERY")[1]
     assert "spans USING INDEX sqlite_autoindex_spans_1 (trace_id=?)" in probe
     assert "(key=? AND <expr>=? AND value=? AND span_pk=?)" in probe
@@ -493,7 +532,7 @@ def test_sqlite_pages_of_several_experiments_walk_the_time_index(store: Store, d
     if store.engine.dialect.name != "sqlite":
         pytest.skip("SQLite query plans")
     filter_string = "span.attributes.`gen_ai.usage.input_tokens` > 5"
-    statement = search_statement([default_id, default_id + 1], parse_filter(filter_string), None, 0, 51, "sqlite")
+    statement = search_statement([default_id, default_id + 1], parse_filter(filter_string), None, None, 51, "sqlite")
     plan = _plan(store, statement)
     assert "ix_traces_timestamp_ms" in plan
     assert "USE TEMP B-TREE FOR ORDER BY" not in plan
