@@ -579,6 +579,50 @@ def test_a_later_page_emptied_by_deletion_does_not_claim_the_experiment_is_empty
     expect(rows).to_have_count(50)
 
 
+def test_the_page_lives_in_the_url_for_back_reload_and_links(page: Any, loaded: Loaded, watch: Watch) -> None:
+    for i in range(51):
+        with loaded.sender.span(f"linked {i}", i * 10, i * 10 + 5, "linked"):
+            pass
+    loaded.sender.flush()
+    assert loaded.server.store is not None
+    experiment = loaded.server.store.get_experiment_by_name("linked")
+    assert experiment is not None
+    first_url = f"{loaded.base}/?experiment={experiment.experiment_id}"
+    page.goto(first_url)
+    rows = page.get_by_role("table", name="Traces").locator("tbody tr")
+    expect(rows).to_have_count(50)
+    page.get_by_role("button", name="Next page").click()
+    expect(rows).to_have_count(1)
+    token = state(page)["page"]
+    # A reload keeps the page, its number and the way back.
+    page.reload()
+    expect(rows).to_have_count(1)
+    expect(page.get_by_role("status")).to_have_text("Traces 51–51")
+    page.go_back()
+    expect(rows).to_have_count(50)
+    assert "page" not in state(page)
+    page.go_forward()
+    expect(rows.first).to_contain_text("linked 0")
+    # A link to the page, opened afresh: the same traces; Previous leads to the first page.
+    linked = page.context.new_page()
+    linked.goto(f"{first_url}&page={token}")
+    linked_rows = linked.get_by_role("table", name="Traces").locator("tbody tr")
+    expect(linked_rows).to_have_count(1)
+    expect(linked.get_by_role("status")).to_have_text("1 trace of a later page")
+    linked.get_by_role("button", name="Previous page").click()
+    expect(linked_rows).to_have_count(50)
+    expect(linked.get_by_role("status")).to_have_text("Traces 1–50")
+    # A new search starts at page one; so does a token edited by hand.
+    page.get_by_role("textbox", name="Filter").fill("trace.status = 'OK'")
+    page.get_by_role("button", name="Apply search and filter").click()
+    expect(rows).to_have_count(50)
+    assert "page" not in state(page)
+    watch.allow(400)
+    page.goto(f"{first_url}&page=garbage")
+    expect(rows).to_have_count(50)
+    expect(page).to_have_url(first_url)
+
+
 def test_counts_read_as_english(page: Any, loaded: Loaded) -> None:
     page.goto(loaded.base + "/")
     page.get_by_role("button", name="Delete experiment wide").click()

@@ -2,7 +2,8 @@
 // mounts the page for that state (experiments list, an experiment's tabs, or a comparison).
 //
 // URL state (all optional): ?experiment=<id>&tab=traces|overview&search=..&filter=..&sort=<key DESC>
-//                           &trace=<trace id>&span=<span id>   or   ?experiment=<id>&compare=<id>,<id>,...
+//                           &page=<page token>&trace=<trace id>&span=<span id>
+//                           or   ?experiment=<id>&compare=<id>,<id>,...
 
 import { ApiError, apiFetch, getToken, setToken } from "./api.js";
 import { h } from "./dom.js";
@@ -14,7 +15,9 @@ const config = JSON.parse(document.documentElement.dataset.config || "{}");
 const main = document.getElementById("main");
 const crumbs = document.getElementById("crumbs");
 const signOut = document.getElementById("sign-out");
-const KEYS = ["experiment", "tab", "search", "filter", "sort", "trace", "span", "compare"];
+const KEYS = ["experiment", "tab", "search", "filter", "sort", "page", "trace", "span", "compare"];
+// A page token continues the search it came from: another experiment or query starts at page one.
+const PAGED_BY = ["experiment", "search", "filter", "sort"];
 
 let page = null; // { key, update(state), destroy() }
 
@@ -23,14 +26,19 @@ export function readState() {
   return Object.fromEntries(KEYS.map((key) => [key, params.get(key) || ""]));
 }
 
-// Change the URL state and show it. `push` adds a history entry (Back returns to the previous view).
-export function navigate(changes, { push = true } = {}) {
-  const state = { ...readState(), ...changes };
+// Change the URL state and show it. `push` adds a history entry (Back returns to the previous view);
+// `memo` is what the entry remembers beyond the URL (history.state), kept as it is when not given.
+export function navigate(changes, { push = true, memo } = {}) {
+  const current = readState();
+  const state = { ...current, ...changes };
+  if (!("page" in changes) && PAGED_BY.some((key) => state[key] !== current[key])) state.page = "";
   const params = new URLSearchParams();
   for (const key of KEYS) if (state[key]) params.set(key, state[key]);
   const query = params.toString();
   const url = query ? `/?${query}` : "/";
-  if (url !== location.pathname + location.search) history[push ? "pushState" : "replaceState"](null, "", url);
+  if (url !== location.pathname + location.search) {
+    history[push ? "pushState" : "replaceState"](memo === undefined ? history.state : memo, "", url);
+  }
   render();
 }
 

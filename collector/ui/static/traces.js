@@ -2,7 +2,7 @@
 // delete, the open trace) and the Overview tab.
 
 import { ApiError, MAX_VALUE_LENGTH, segment } from "./api.js";
-import { askDialog, formatTime, h, relativeTime } from "./dom.js";
+import { askDialog, counted, formatTime, h, relativeTime } from "./dom.js";
 import { tagDialog } from "./tags.js";
 import { formatTraceDuration, mountTraceView, parseJson } from "./trace-view.js";
 
@@ -61,6 +61,15 @@ export function searchClause(search) {
   const term = search.trim();
   if (!term) return "";
   return `trace.text LIKE ${quote(`%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)}`;
+}
+
+// The tokens of the pages up to the one the URL names: the ones this history entry remembers when
+// they lead to it (Back, Forward, reload), else the first page, a gap ("") and that one (a link).
+function tokensFor(pageToken) {
+  if (!pageToken) return [null];
+  const remembered = history.state && history.state.pageTokens;
+  if (Array.isArray(remembered) && remembered[remembered.length - 1] === pageToken) return remembered;
+  return [null, "", pageToken];
 }
 
 function hiddenColumns() {
@@ -146,7 +155,7 @@ export function mountExperiment(element, initial, app) {
 function mountTracesTab(element, initial, app) {
   let state = initial;
   let active = true;
-  let pageTokens = [null]; // token of each page visited; the last one is the current page
+  let pageTokens = tokensFor(initial.page); // token of each page up to the current one (null: the first)
   let page = { traces: [], next_page_token: null };
   let signature = "";
   let requestId = 0;
@@ -262,6 +271,8 @@ function mountTracesTab(element, initial, app) {
         page = { traces: [], next_page_token: null };
         signature = "";
         renderTable();
+      } else if (exc instanceof ApiError && exc.code === "INVALID_PAGE_TOKEN") {
+        app.navigate({ page: "" }, { push: false, memo: null }); // a link cut short or edited: page one
       } else if (!quiet) {
         filterError.replaceChildren(h("p", null, `Could not load traces: ${exc.message}`));
       }
@@ -269,11 +280,11 @@ function mountTracesTab(element, initial, app) {
   }
 
   function turn(step) {
-    if (step > 0 && page.next_page_token) pageTokens.push(page.next_page_token);
-    else if (step < 0 && pageTokens.length > 1) pageTokens.pop();
+    let tokens;
+    if (step > 0 && page.next_page_token) tokens = [...pageTokens, page.next_page_token];
+    else if (step < 0 && pageTokens.length > 1) tokens = pageTokens.slice(0, -1);
     else return;
-    selected.clear();
-    load();
+    app.navigate({ page: tokens[tokens.length - 1] || "" }, { memo: { pageTokens: tokens } });
   }
 
   // -- table --------------------------------------------------------------------------------
@@ -303,7 +314,6 @@ function mountTracesTab(element, initial, app) {
           // First click: descending for times and counts (largest first), ascending for text.
           const textual = ["trace_id", "name", "status", "session_id", "user_id"].includes(column.sort);
           const direction = sorted === "none" ? (textual ? "ASC" : "DESC") : sorted === "descending" ? "ASC" : "DESC";
-          pageTokens = [null];
           app.navigate({ sort: `${column.sort} ${direction}` }, { push: false });
         });
         return h("th", { scope: "col", "aria-sort": sorted, class: `tg-col-${column.id}` }, button);
@@ -375,7 +385,10 @@ function mountTracesTab(element, initial, app) {
       }));
     }
     const first = (pageTokens.length - 1) * PAGE_SIZE;
-    range.textContent = page.traces.length ? `Traces ${first + 1}–${first + page.traces.length}` : "";
+    // After a page opened from a link, the number of earlier pages is unknown.
+    const numbered = !pageTokens.includes("");
+    range.textContent = !page.traces.length ? ""
+      : numbered ? `Traces ${first + 1}–${first + page.traces.length}` : `${counted(page.traces.length, "trace")} of a later page`;
     previous.disabled = pageTokens.length <= 1;
     next.disabled = !page.next_page_token;
     updateActions();
@@ -530,12 +543,12 @@ function mountTracesTab(element, initial, app) {
   return {
     setActive(value) { active = value; },
     update(nextState) {
-      const queryChanged = ["search", "filter", "sort"].some((key) => nextState[key] !== state[key]);
+      const queryChanged = ["search", "filter", "sort", "page"].some((key) => nextState[key] !== state[key]);
       state = nextState;
       if (search.value.trim() !== state.search) search.value = state.search;
       if (filter.value.trim() !== state.filter) filter.value = state.filter;
       if (queryChanged) {
-        pageTokens = [null];
+        pageTokens = tokensFor(state.page);
         selected.clear();
         load();
       }
