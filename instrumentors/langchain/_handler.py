@@ -24,7 +24,7 @@ from traceglass.semconv import InvocationHandle, StepHandle, Telemetry, names, r
 
 from ._request import chat_invocation, tool_arguments, tool_result
 from ._response import apply_result
-from ._runs import chain_type, is_graph, is_graph_step, run_name, thread_id
+from ._runs import chain_type, is_control_flow, is_graph, is_graph_step, run_name, thread_id
 
 __all__ = ["TraceglassCallbackHandler"]
 
@@ -100,11 +100,17 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
                 found.append(child)
         return found
 
-    def _close(self, run: _Run, exc: BaseException | None, outputs: Any = None) -> None:
+    @staticmethod
+    def _restore(run: _Run) -> None:
+        """Undo the attach of a chat/LLM run's start where its context is still the current one
+        (the caller's context, or a copy of it where the model call runs: both may hold it)."""
         if run.attached is not None and otel_context.get_current() is run.attached:
             # attach() rather than detach(token): the end may run in a copy of the start context,
             # where the token is invalid; restoring the value is what detaching means there.
             otel_context.attach(run.previous or otel_context.Context())
+
+    def _close(self, run: _Run, exc: BaseException | None, outputs: Any = None) -> None:
+        self._restore(run)
         handle = run.handle
         if run.graph_type == _WORKFLOW and isinstance(handle, StepHandle):
             handle.set_attributes({_WORKFLOW_NAME: run.name})  # at the end: the graph may turn out an agent
@@ -112,7 +118,8 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
             # A stream that ends with no result (stopped, abandoned, failed): the conventions' finish
             # reason where one was expected and none came.
             handle.invocation.finish_reasons = ["error"]
-        if exc is None or isinstance(exc, GeneratorExit):  # GeneratorExit: the caller stopped a stream
+        # GeneratorExit: the caller stopped a stream; LangGraph's control flow: not a failure either.
+        if exc is None or isinstance(exc, GeneratorExit) or is_control_flow(exc):
             if isinstance(handle, StepHandle):
                 handle.finish(outputs)
             else:
@@ -247,7 +254,7 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
             batch_size = kwargs.get("batch_size")
             if not isinstance(batch_size, int) or batch_size <= 1:
                 # generate() over several prompts starts every run before any call: no one run
-                # can claim the context here; each call claims its own in batch_run_context().
+                # can claim the context here; each call claims its own in call_context().
                 run.previous = otel_context.get_current()
                 run.attached = handle.context()
                 otel_context.attach(run.attached)
@@ -255,11 +262,14 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
         except Exception:
             report_failure("LangChain.on_model_start")
 
-    def batch_run_context(self, run_manager: Any) -> otel_context.Context | None:
-        """The context that makes a batched chat run's invocation current, for the duration of
-        its own model call (None when the run attached its context at start, or is unknown)."""
+    def call_context(self, run_manager: Any) -> otel_context.Context | None:
+        """The context that makes a chat/LLM run's invocation current for the duration of its own
+        model call (None when it already is current here, or the run is unknown): the runs of a
+        batch, which attach nothing at start, and a run whose start ran in another context."""
         run = self._runs.get(getattr(run_manager, "run_id", None))  # type: ignore[arg-type]
-        if run is None or run.attached is not None or not isinstance(run.handle, InvocationHandle):
+        if run is None or not isinstance(run.handle, InvocationHandle):
+            return None
+        if run.attached is not None and otel_context.get_current() is run.attached:
             return None
         return run.handle.context()
 
@@ -275,6 +285,11 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
     def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
         run = self._runs.get(run_id)
         if run is not None and isinstance(run.handle, InvocationHandle):
+            if run.attached is not None:
+                # A streamed chunk: the provider call has been made, and `stream()` yields the chunk
+                # to the caller next, in the context the start attached to. Restore the caller's,
+                # so its own code (another model call, its spans) does not run inside this run.
+                self._restore(run)
             run.handle.first_chunk()
             invocation = run.handle.invocation
             if not invocation.stream:  # invocation_params say stream=False for .stream() calls

@@ -2,14 +2,15 @@
 
 Reads the `on_chain_start` arguments: `serialized` (a dict with `name`, `id` = import path, or
 None: langchain-core 1.x passes None for most runnables and for LangGraph graphs and nodes), the
-kwargs `name`, `tags` (LangGraph nodes: `graph:step:N`) and `metadata` (LangGraph: thread_id).
+kwargs `name`, `tags` (LangGraph nodes: `graph:step:N`) and `metadata` (LangGraph: thread_id),
+and the exceptions LangGraph passes to `on_*_error` to pause or redirect a graph.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["chain_type", "is_graph", "is_graph_step", "run_name", "thread_id"]
+__all__ = ["chain_type", "is_control_flow", "is_graph", "is_graph_step", "run_name", "thread_id"]
 
 
 def run_name(serialized: dict[str, Any] | None, kwargs: dict[str, Any], default: str) -> str:
@@ -55,3 +56,12 @@ def thread_id(kwargs: dict[str, Any]) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
         return None
     return str(value)
+
+
+def is_control_flow(exc: BaseException) -> bool:
+    """True for LangGraph's `GraphBubbleUp` exceptions, which end runs without a failure: an
+    `interrupt()` pausing the graph for input (`GraphInterrupt`), a `Command(graph=Command.PARENT)`
+    handing over to the parent graph (`ParentCommand`). They pass through every run up to the graph
+    that handles them, and that graph's caller gets a result, not an error."""
+    return any(cls.__name__ == "GraphBubbleUp" and cls.__module__.startswith("langgraph.")
+               for cls in type(exc).__mro__)

@@ -111,18 +111,22 @@ def test_a_provider_call_inside_a_langgraph_node_nests_under_the_node(replay: An
 def test_uninstrument_restores_every_wrapped_function(otel: Any, instrument: Any) -> None:
     import langchain_core.callbacks.base as callbacks
     import langchain_core.language_models.chat_models as chat_models
+    import langchain_core.language_models.llms as llms
     import langchain_core.runnables.config as config
     import langgraph._internal._runnable as graph_runnable
 
-    originals = [callbacks.BaseCallbackManager.__init__, chat_models.BaseChatModel._generate_with_cache,
-                 chat_models.BaseChatModel._agenerate_with_cache, config._set_config_context,
-                 graph_runnable._set_config_context]
+    def wrappable() -> list[Any]:
+        return [callbacks.BaseCallbackManager.__init__, chat_models.BaseChatModel._generate_with_cache,
+                chat_models.BaseChatModel._agenerate_with_cache, chat_models.BaseChatModel.agenerate,
+                chat_models.BaseChatModel.astream, llms.BaseLLM._generate_helper, llms.BaseLLM._agenerate_helper,
+                llms.BaseLLM.agenerate, llms.BaseLLM.astream, config._set_config_context,
+                graph_runnable._set_config_context]
+
+    originals = wrappable()
     instrumentor = instrument(LangChainInstrumentor)
-    assert config._set_config_context is not originals[3]
+    assert all(now is not before for now, before in zip(wrappable(), originals, strict=True))
     instrumentor.uninstrument()
 
-    assert [callbacks.BaseCallbackManager.__init__, chat_models.BaseChatModel._generate_with_cache,
-            chat_models.BaseChatModel._agenerate_with_cache, config._set_config_context,
-            graph_runnable._set_config_context] == originals
+    assert wrappable() == originals
     assert RunnableLambda(lambda q: q).invoke("x") == "x"
     assert otel.spans() == []

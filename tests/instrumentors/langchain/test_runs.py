@@ -11,6 +11,7 @@ from langchain_core.documents import Document
 from langchain_core.language_models.fake import FakeListLLM
 from langchain_core.retrievers import BaseRetriever
 from langgraph.graph import END, START, StateGraph
+from opentelemetry.trace import StatusCode
 from traceglass.instrumentors.langchain import LangChainInstrumentor
 
 from tests.instrumentors.langchain._helpers import SPAN_TYPE, attrs, inference_spans, tree
@@ -118,3 +119,82 @@ def test_subgraphs_nest_as_workflow_spans(otel: Any, instrument: Any) -> None:
         assert a["gen_ai.workflow.name"] == workflow
     assert by_name["b"][SPAN_TYPE] == "CHAIN"
     assert json.loads(by_name["Inner"][OUTPUTS]) == {"text": "abc"}
+
+
+def _ask_for_approval(state: State) -> dict[str, Any]:
+    from langgraph.types import interrupt
+
+    return {"text": state["text"] + interrupt("approve?")}
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["invoke", "ainvoke"])
+def test_an_interrupt_and_its_resume_are_not_errors(otel: Any, instrument: Any, is_async: bool) -> None:
+    import asyncio
+
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.types import Command
+
+    instrument(LangChainInstrumentor)
+    review = _linear("Review", ("ask", _ask_for_approval))
+    graph = StateGraph(State)
+    graph.add_node("review", review)
+    graph.add_edge(START, "review")
+    graph.add_edge("review", END)
+    app = graph.compile(checkpointer=InMemorySaver(), name="Outer")
+    config = {"configurable": {"thread_id": "t-1"}}
+
+    def run(value: Any) -> Any:
+        return asyncio.run(app.ainvoke(value, config)) if is_async else app.invoke(value, config)
+
+    paused = run({"text": "draft"})
+
+    # interrupt() pauses the graph for input: the caller gets a result, no run failed.
+    assert paused["__interrupt__"][0].value == "approve?"
+    assert tree(otel) == [("Outer", [("review", [("Review", [("ask", [])])])])]
+    for span in otel.spans():
+        assert span.status.status_code is StatusCode.UNSET, span.name
+        assert "error.type" not in attrs(span)
+    otel.clear()
+
+    assert run(Command(resume=" ok"))["text"] == "draft ok"
+    assert tree(otel) == [("Outer", [("review", [("Review", [("ask", [])])])])]
+    assert all(span.status.status_code is StatusCode.UNSET for span in otel.spans())
+
+
+def test_a_command_to_the_parent_graph_is_not_an_error(otel: Any, instrument: Any) -> None:
+    from langgraph.types import Command
+
+    instrument(LangChainInstrumentor)
+
+    def hand_over(state: State) -> Command[Any]:
+        return Command(graph=Command.PARENT, goto="finish", update={"text": state["text"] + "b"})
+
+    inner = StateGraph(State)
+    inner.add_node("hand_over", hand_over)
+    inner.add_edge(START, "hand_over")
+    outer = StateGraph(State)
+    outer.add_node("inner", inner.compile(name="Inner"))
+    outer.add_node("finish", _append("c"))
+    outer.add_edge(START, "inner")
+    outer.add_edge("finish", END)
+
+    assert outer.compile(name="Outer").invoke({"text": "a"})["text"] == "abc"
+
+    assert tree(otel) == [("Outer", [("inner", [("Inner", [("hand_over", [])])]), ("finish", [])])]
+    for span in otel.spans():
+        assert span.status.status_code is StatusCode.UNSET, span.name
+
+
+def test_a_failing_node_is_still_an_error(otel: Any, instrument: Any) -> None:
+    instrument(LangChainInstrumentor)
+    error = ValueError("bad state")
+
+    def fail(state: State) -> dict[str, Any]:
+        raise error
+
+    with pytest.raises(ValueError) as raised:
+        _linear("Outer", ("fail", fail)).invoke({"text": ""})
+
+    assert raised.value is error  # the application's exception, unchanged
+    for span in otel.spans():
+        assert span.status.status_code is StatusCode.ERROR and attrs(span)["error.type"] == "ValueError"
