@@ -102,6 +102,10 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             wrap_function_wrapper(target.module, target.method, make(self.telemetry, target.adapter(settings)))
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        telemetry = getattr(self, "telemetry", None)
+        if telemetry is not None:
+            # A wrapper the app still holds (a method bound while instrumented) stops tracing too.
+            telemetry.active = False
         for target in self._targets:
             found = target.owner()
             if found is not None:

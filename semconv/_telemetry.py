@@ -76,6 +76,10 @@ class Telemetry:
         logger_provider: LoggerProvider | None = None,
     ) -> None:
         self.settings = settings
+        # False once the instrumentor that made it is uninstrumented: the SDK wrappers it installed
+        # may live on where the app captured a method while instrumented (a `with_raw_response`
+        # resource, `from ollama import chat`), and must not trace there any more.
+        self.active = True
         self._tracer = trace.get_tracer(name, version, tracer_provider, schema_url=N.SCHEMA_URL)
         meter = get_meter(name, version, meter_provider, schema_url=N.SCHEMA_URL)
         self._metrics = Metrics(meter)

@@ -32,9 +32,12 @@ class Adapter(Protocol):
         """Record `result` and finish `handle` (or hand it to a stream proxy); return what the
         caller should get: `result` itself or a proxy of it."""
 
+    # Optional: `failed(handle, exc)`, called before `handle` fails with the exception the SDK call
+    # raised, to record a response the exception carries (a result the SDK received, then refused).
+
 
 def _start(telemetry: Telemetry, adapter: Adapter, instance: Any, args: Any, kwargs: Any) -> InvocationHandle | None:
-    if not is_instrumentation_enabled():
+    if not telemetry.active or not is_instrumentation_enabled():
         return None
     try:
         invocation = adapter.request(instance, args, kwargs)
@@ -42,6 +45,16 @@ def _start(telemetry: Telemetry, adapter: Adapter, instance: Any, args: Any, kwa
     except Exception:
         report_failure(f"{type(adapter).__name__}.request")
         return None
+
+
+def _fail(adapter: Adapter, handle: InvocationHandle, exc: BaseException) -> None:
+    failed = getattr(adapter, "failed", None)
+    if failed is not None:
+        try:
+            failed(handle, exc)
+        except Exception:
+            report_failure(f"{type(adapter).__name__}.failed")
+    handle.fail(exc)
 
 
 def _respond(adapter: Adapter, handle: InvocationHandle, result: Any) -> Any:
@@ -63,7 +76,7 @@ def sync_wrapper(telemetry: Telemetry, adapter: Adapter) -> Wrapper:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
             otel_context.detach(token)
-            handle.fail(exc)
+            _fail(adapter, handle, exc)
             raise
         otel_context.detach(token)
         return _respond(adapter, handle, result)
@@ -82,7 +95,7 @@ def async_wrapper(telemetry: Telemetry, adapter: Adapter) -> Wrapper:
             result = await wrapped(*args, **kwargs)
         except BaseException as exc:
             otel_context.detach(token)
-            handle.fail(exc)
+            _fail(adapter, handle, exc)
             raise
         otel_context.detach(token)
         return _respond(adapter, handle, result)

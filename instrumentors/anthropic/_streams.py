@@ -129,8 +129,9 @@ def _part(block: _Block) -> MessagePart | None:
     if block.kind in ("tool_use", "server_tool_use"):
         start = block.start
         # The input arrives as JSON text in pieces; content_block_start carries `{}` (or, from
-        # some servers, the whole input and no deltas).
-        arguments = parse_arguments(text) if block.pieces else getattr(start, "input", None)
+        # some servers, the whole input and no deltas). A tool called without arguments gets one
+        # empty piece: its input stays the `{}` of the start, as in the SDK's final message.
+        arguments = parse_arguments(text) if text else getattr(start, "input", None)
         name = getattr(start, "name", None)
         name = name if isinstance(name, str) else ""
         call_id = getattr(start, "id", None)

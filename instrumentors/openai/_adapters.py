@@ -19,6 +19,9 @@ from ._streams import ChatChunks, CompletionChunks, ResponseEvents
 
 __all__ = ["CHAT", "COMPLETIONS", "EMBEDDINGS", "RESPONSES"]
 
+# What chat.completions.parse() raises for a completion it cannot parse; each carries the completion.
+_REFUSED = (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError)
+
 
 @dataclasses.dataclass(frozen=True)
 class _Endpoint:
@@ -35,10 +38,21 @@ class _Endpoint:
             # with_raw_response has read the body already: parse (cached by the SDK) right away,
             # unless it is a stream; with_streaming_response must not be read before the caller.
             if type(result).__name__ == "LegacyAPIResponse" and not handle.invocation.stream:
-                self.record(handle, result.parse())
+                try:
+                    parsed = result.parse()
+                except _REFUSED as exc:  # the caller's parse() raises it again; the response is real
+                    parsed = getattr(exc, "completion", None)
+                self.record(handle, parsed)
                 return result
             return wrap_raw_response(result, handle, lambda parsed: self.record(handle, parsed))
         return self.record(handle, result)
+
+    def failed(self, handle: InvocationHandle, exc: BaseException) -> None:
+        # parse() received a completion, then refused it (finish reason length or content_filter):
+        # the call fails, but it was answered, and billed.
+        completion = getattr(exc, "completion", None) if isinstance(exc, _REFUSED) else None
+        if completion is not None:
+            self.apply_fn(handle.invocation, completion, self.content)
 
     def record(self, handle: InvocationHandle, result: Any) -> Any:
         return stream_or_finish(handle, result, lambda inv: self.apply_fn(inv, result, self.content),

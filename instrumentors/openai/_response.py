@@ -134,6 +134,7 @@ def apply_embeddings(inv: Invocation, result: Any, content: bool) -> None:
 # --- Responses API ---------------------------------------------------------------------------------
 
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
+_PENDING = frozenset({"queued", "in_progress"})
 
 
 def response_usage(usage: Any) -> Usage | None:
@@ -153,6 +154,10 @@ def apply_response(inv: Invocation, result: Any, content: bool) -> None:
     inv.usage = response_usage(getattr(result, "usage", None))
     output = getattr(result, "output", None) or ()
     status = getattr(result, "status", None)
+    if status in _PENDING:
+        # background=True: the call returns as soon as the response is queued. Nothing has finished,
+        # and the output comes later, through responses.retrieve().
+        return
     if status == "incomplete":
         reason = getattr(getattr(result, "incomplete_details", None), "reason", None)
         finish = _INCOMPLETE_REASONS.get(reason, reason) if isinstance(reason, str) else "length"

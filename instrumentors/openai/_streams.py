@@ -16,6 +16,9 @@ from ._response import apply_response, chat_usage, finish_reason
 
 __all__ = ["ChatChunks", "CompletionChunks", "ResponseEvents"]
 
+# error.type of an error event without a code: the conventions' fallback value.
+_OTHER_ERROR = "_OTHER"
+
 
 class _Choice:
     __slots__ = ("finish", "refusal", "role", "text", "tools")
@@ -163,7 +166,7 @@ class ResponseEvents:
     """Responses API event stream. The final response.completed / .incomplete / .failed event
     carries the whole Response; text deltas are kept only for streams that never get there."""
 
-    __slots__ = ("content", "final", "latest", "text")
+    __slots__ = ("content", "error", "final", "latest", "text")
 
     _FINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
@@ -172,6 +175,7 @@ class ResponseEvents:
         self.final: Any = None
         self.latest: Any = None
         self.text: list[str] = []
+        self.error: str | None = None  # the code of an `error` event, which the SDK yields, not raises
 
     def add(self, event: Any) -> None:
         kind = getattr(event, "type", None)
@@ -183,11 +187,17 @@ class ResponseEvents:
             self.final = getattr(event, "response", None)
         elif kind in ("response.created", "response.in_progress", "response.queued"):
             self.latest = getattr(event, "response", None)
+        elif kind == "error":
+            code = getattr(event, "code", None)
+            self.error = code if isinstance(code, str) and code else _OTHER_ERROR
 
     def apply(self, inv: Invocation, complete: bool) -> None:
         if self.final is not None:
             apply_response(inv, self.final, self.content)
             return
+        if self.error is not None:
+            # The server ended the stream with an error event: the call failed.
+            inv.error_type = self.error
         if self.latest is not None:
             response_id, model = getattr(self.latest, "id", None), getattr(self.latest, "model", None)
             inv.response_id = response_id if isinstance(response_id, str) else None

@@ -178,3 +178,44 @@ def test_invocation_without_model_or_server(kit: Pipelines) -> None:
     kit.telemetry().start(Invocation("chat", "openai")).finish()
     (point,) = kit.points(DURATION)
     assert dict(point.attributes) == {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai"}
+
+
+class _Refusing:
+    """An adapter whose SDK call raises an exception that carries the response it refused."""
+
+    def request(self, instance: Any, args: Any, kwargs: Any) -> Invocation:
+        return Invocation(operation="chat", provider="openai", request_model="gpt-4o-mini")
+
+    def respond(self, handle: Any, result: Any) -> Any:
+        handle.finish()
+        return result
+
+    def failed(self, handle: Any, exc: BaseException) -> None:
+        handle.invocation.response_id = exc.args[0]
+
+
+def test_the_adapter_sees_the_exception_before_the_span_ends(kit: Pipelines) -> None:
+    from traceglass.semconv import sync_wrapper
+
+    refused = ValueError("chatcmpl-1")
+
+    def sdk_call() -> Any:
+        raise refused
+
+    with pytest.raises(ValueError) as raised:
+        sync_wrapper(kit.telemetry(), _Refusing())(sdk_call, None, (), {})
+
+    assert raised.value is refused
+    attributes = kit.span().attributes or {}
+    assert (attributes["gen_ai.response.id"], attributes["error.type"]) == ("chatcmpl-1", "ValueError")
+
+
+def test_an_inactive_telemetry_leaves_its_wrappers_inert(kit: Pipelines) -> None:
+    from traceglass.semconv import sync_wrapper
+
+    telemetry = kit.telemetry()
+    wrapper = sync_wrapper(telemetry, _Refusing())
+    telemetry.active = False  # its instrumentor was uninstrumented; the app still holds the wrapper
+
+    assert wrapper(lambda: "answer", None, (), {}) == "answer"
+    assert kit.spans() == [] and kit.points(DURATION) == []

@@ -151,6 +151,28 @@ def test_tool_use(is_async: bool, replay: Any, otel: Any, instrument: Any, anthr
     assert span.attributes["gen_ai.usage.output_tokens"] == message.usage.output_tokens == 153
 
 
+@ASYNC
+@pytest.mark.parametrize("pieces", [[""], ["", '{"city": "Pa', 'ris"', "}"]], ids=["no_arguments", "split"])
+def test_tool_use_input_pieces(pieces: list[str], is_async: bool, replay: Any, otel: Any, instrument: Any,
+                               anthropic_client: Any) -> None:
+    # A tool called without arguments streams one empty input_json_delta; others may open with one.
+    deltas = [{"type": "input_json_delta", "partial_json": piece} for piece in pieces]
+    start = {"type": "tool_use", "id": "toolu_01", "name": "get_time", "input": {}}
+    replay.add_sse("/v1/messages", sse_events(*deltas, stop_reason="tool_use", start_block=start),
+                   event_names="type")
+    instrument_anthropic(instrument)
+
+    async def scenario(client: Any) -> Any:
+        async with opened(client.messages.stream(model=MODEL, max_tokens=1024, messages=HELLO)) as stream:
+            return await aw(stream.get_final_message())
+
+    message = run(anthropic_client, is_async, scenario)
+
+    (call,) = message.content
+    assert call.input == ({} if pieces == [""] else {"city": "Paris"})
+    assert parts(chat_span(otel), OUTPUT) == [tool_call("toolu_01", "get_time", call.input)]
+
+
 class Greeting(pydantic.BaseModel):
     greeting: str
 

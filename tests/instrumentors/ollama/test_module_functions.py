@@ -138,3 +138,17 @@ def test_functions_imported_before_instrumenting_are_not_reached(replay: Any, ot
     early_chat(model="llama3", messages=JOKE)
 
     assert otel.spans() == []
+
+
+def test_functions_imported_while_instrumented_stop_tracing_at_uninstrument(
+        replay: Any, otel: Any, instrument: Any, module_client: Any) -> None:
+    # `from ollama import chat` after instrument(), as the README advises, holds the wrapper itself.
+    instrumentor = instrument(OllamaInstrumentor)
+    held_chat = ollama.chat
+    replay.load_cassette(cassette("openllmetry__test_ollama_chat_legacy"))
+
+    instrumentor.uninstrument()
+    result = held_chat(model="llama3", messages=JOKE)
+
+    assert result.message.content and len(replay.requests) == 1  # the call went through, untraced
+    assert otel.spans() == []

@@ -296,6 +296,41 @@ def test_parse_with_pydantic_model(is_async: bool, refused: bool, replay: Any, o
         assert parts(span, "gen_ai.output.messages") == [_text(message.content)]
 
 
+@ASYNC
+@pytest.mark.parametrize(("finish", "error"), [("length", openai.LengthFinishReasonError),
+                                               ("content_filter", openai.ContentFilterFinishReasonError)])
+@pytest.mark.parametrize("raw", [False, True], ids=["parse", "with_raw_response"])
+def test_parse_of_a_cut_completion(finish: str, error: type[Exception], raw: bool, is_async: bool, replay: Any,
+                                   otel: Any, instrument: Any, openai_client: Any) -> None:
+    # parse() raises for a completion it cannot parse; the completion was received (and billed).
+    replay.add("POST", "/v1/chat/completions", body={
+        "id": "chatcmpl-cut", "object": "chat.completion", "created": 1, "model": "gpt-4o-2024-08-06",
+        "choices": [{"index": 0, "finish_reason": finish,
+                     "message": {"role": "assistant", "content": '{"rating": 5, "jo'}}],
+        "usage": {"prompt_tokens": 20, "completion_tokens": 8, "total_tokens": 28}})
+    instrument()
+    request = {"model": "gpt-4o", "messages": SAY_TEST, "response_format": StructuredAnswer, "max_tokens": 8}
+
+    async def scenario(client: Any) -> Any:
+        if raw:
+            return (await aw(client.chat.completions.with_raw_response.parse(**request))).parse()
+        return await aw(client.chat.completions.parse(**request))
+
+    with pytest.raises(error):
+        run(openai_client, is_async, scenario)
+
+    span = chat_span(otel)
+    attrs = span_attributes(span)
+    assert attrs["gen_ai.response.id"] == "chatcmpl-cut"
+    assert attrs["gen_ai.response.finish_reasons"] == [finish]
+    assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (20, 8)
+    assert parts(span, "gen_ai.output.messages") == [_text('{"rating": 5, "jo')]
+    if raw:  # the call itself succeeded: the caller's parse() of its response raised
+        assert span.status.status_code == StatusCode.UNSET and "error.type" not in attrs
+    else:
+        assert span.status.status_code == StatusCode.ERROR and attrs["error.type"] == f"openai.{error.__name__}"
+
+
 def test_reasoning_tokens_and_effort(replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
     replay.load_cassette(cassette("openllmetry__test_chat_reasoning"))
     instrument()

@@ -222,6 +222,28 @@ def test_uninstrument_restores_the_sdk(replay: Any, otel: Any, instrument: Any, 
     assert len(otel.spans()) == 1 and len(replay.requests) == 2  # the call went through, untraced
 
 
+@ASYNC
+def test_uninstrument_also_stops_methods_bound_while_instrumented(is_async: bool, replay: Any, otel: Any,
+                                                                  instrument: Any, openai_client: Any) -> None:
+    # with_raw_response binds the resource's methods at first access, wrappers included; langchain-openai
+    # calls chat models through it, on a client it keeps.
+    replay.load_cassette(WITH_CONTENT)
+    instrumentor = instrument()
+
+    async def scenario(client: Any) -> Any:
+        raw = client.chat.completions.with_raw_response
+        await aw(raw.create(model="gpt-4o-mini", messages=SAY_TEST))
+        assert len(otel.spans()) == 1
+        instrumentor.uninstrument()
+        return await aw(raw.create(model="gpt-4o-mini", messages=SAY_TEST))
+
+    response = run(openai_client, is_async, scenario)
+
+    assert response.parse().choices[0].message.content == "This is a test."
+    assert len(replay.requests) == 2 and len(otel.spans()) == 1  # the second call went through, untraced
+    assert one_point(otel, DURATION).count == 1
+
+
 def test_client_created_before_instrument(replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
     replay.load_cassette(WITH_CONTENT)
     client = openai_client()

@@ -297,6 +297,23 @@ def test_previous_response_and_conversation(is_async: bool, conversation: Any, r
     assert replay.last_request.json["previous_response_id"] == "resp_0"
 
 
+@ASYNC
+@pytest.mark.parametrize("status", ["queued", "in_progress"])
+def test_background_response_not_finished_yet(status: str, is_async: bool, replay: Any, otel: Any,
+                                              instrument: Any, openai_client: Any) -> None:
+    replay.add("POST", "/v1/responses", body=response_body(status=status, background=True, output=[], usage=None))
+    instrument()
+
+    response = run(openai_client, is_async, sdk_call("responses.create", model="gpt-4o", input="x", background=True))
+
+    # The call only queued the work: nothing has finished, no output exists yet.
+    assert response.status == status
+    attrs = span_attributes(chat_span(otel))
+    assert attrs["gen_ai.response.id"] == "resp_1"
+    assert "gen_ai.response.finish_reasons" not in attrs and "gen_ai.output.messages" not in attrs
+    assert "error.type" not in attrs
+
+
 @pytest.mark.parametrize(("version", "expected"), [("2", "2"), (None, None)], ids=["versioned", "latest"])
 def test_stored_prompt_template(version: str | None, expected: str | None, replay: Any, otel: Any, instrument: Any,
                                 openai_client: Any) -> None:

@@ -150,6 +150,28 @@ def test_stream_failed_event(is_async: bool, replay: Any, otel: Any, instrument:
 
 
 @ASYNC
+@pytest.mark.parametrize("code", ["server_error", None])
+def test_stream_error_event(code: str | None, is_async: bool, replay: Any, otel: Any, instrument: Any,
+                            openai_client: Any) -> None:
+    # An `error` event has no `error` key, so the SDK yields it as an event rather than raising.
+    started = response_body(status="in_progress", output=[], usage=None)
+    replay.add_sse("/v1/responses", [
+        {"type": "response.created", "sequence_number": 0, "response": started},
+        {"type": "error", "sequence_number": 1, "code": code, "message": "The server had an error", "param": None},
+    ], event_names="type")
+    instrument()
+
+    events = run(openai_client, is_async, sdk_call("responses.create", model="gpt-4o", input="x", stream=True))
+
+    assert [e.type for e in events] == ["response.created", "error"]
+    span = chat_span(otel)
+    assert span.status.status_code == StatusCode.ERROR
+    assert span.attributes["error.type"] == (code or "_OTHER")
+    assert span.attributes["gen_ai.response.id"] == "resp_1"
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("error",)
+
+
+@ASYNC
 def test_stream_connection_dropped(is_async: bool, replay: Any, otel: Any, instrument: Any,
                                    openai_client: Any) -> None:
     # created, in_progress, output_item.added, content_part.added, 2 text deltas; then the socket closes.
