@@ -127,7 +127,7 @@ class RemoteStore:
                     content = error.read()
                 except OSError:  # closed after the answer, as a server does with a request line too long for it
                     content = b""
-                raise _error(error.code, content, f"{method} {request.full_url}") from None
+                raise _error(error.code, content, f"{method} {request.full_url}", bool(self._token)) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise StoreError(f"Cannot reach the traceglass server at {self.url}: {reason}") from None
@@ -164,7 +164,7 @@ def _segment(text: str) -> str:
     return urllib.parse.quote(str(text), safe="")
 
 
-def _error(status: int, content: bytes, request: str) -> Exception:
+def _error(status: int, content: bytes, request: str, token_sent: bool = False) -> Exception:
     """The exception the store would have raised for the server's error answer."""
     try:
         payload = json.loads(content)
@@ -186,6 +186,9 @@ def _error(status: int, content: bytes, request: str) -> Exception:
         details = "; ".join(f"{'.'.join(map(str, item.get('loc', ())))}: {item.get('msg')}"
                             for item in payload.get("detail") or () if isinstance(item, dict))
         return ValueError(f"The server refused the request: {details or payload}")
+    if status == 401 and token_sent:
+        return StoreError("The traceglass server refused the token in TRACEGLASS_AUTH_TOKEN: set it to the "
+                          "server's bearer token (its --auth-token).")
     if status == 401:
         return StoreError("The traceglass server requires a token: set TRACEGLASS_AUTH_TOKEN to its bearer token.")
     if status in (400, 414, 431) and len(request) > _LONG_REQUEST:

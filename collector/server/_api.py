@@ -164,8 +164,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 def query_router(store: Store) -> APIRouter:
     """The /api/v1 routes, answering from `store`."""
-    # Every route may answer 400 (a body that is not JSON is refused before validation) and 404
-    # (a path whose parts no route accepts, e.g. a tag key holding a line break, matches nothing).
+    # Every route may answer 400 (a body that is not UTF-8 text is refused before validation;
+    # malformed JSON is a 422) and 404 (a path whose parts no route accepts, e.g. a tag key
+    # holding a line break, matches nothing).
     router = APIRouter(prefix=API_PREFIX, tags=["query"], responses=_ERRORS)
 
     @router.get("/experiments", response_model=ExperimentList)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ _SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
 # Any constant works: it serialises concurrent first opens of one PostgreSQL database.
 _PG_MIGRATION_LOCK = 0x7472_6163_6567_6C61  # "tracegla"
 _MIGRATION_WAIT_MS = 120_000
+_log = logging.getLogger("traceglass")
 
 
 def alembic_config() -> Config:
@@ -62,11 +64,28 @@ def upgrade(engine: Engine) -> None:
                 f"The store's schema is at revision {current!r}, which this version of traceglass does not "
                 f"know (its newest is {head!r}): upgrade traceglass to open it."
             )
-        from alembic import command
+        with _quiet("alembic"):
+            from alembic import command
 
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    _log.info("traceglass: %s the schema of the store %s (revision %s)",
+              "created" if current is None else f"upgraded from revision {current}",
+              engine.url.render_as_string(hide_password=True), head)
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """Alembic's INFO lines (its plugins, each revision's description) would reach an app that logs
+    at INFO on every new store: one line of ours says what happened instead."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 @contextlib.contextmanager

@@ -95,6 +95,19 @@ def test_head_constant_is_the_newest_revision() -> None:
     assert ScriptDirectory.from_config(alembic_config()).get_current_head() == head_revision()
 
 
+def test_a_new_store_logs_one_line_not_each_revision(empty_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.INFO):
+        Store.open(empty_url).close()
+    lines = [(record.name, record.getMessage()) for record in caplog.records if record.levelno >= logging.INFO]
+    [(name, message)] = lines
+    assert name == "traceglass"
+    assert message.startswith("traceglass: created the schema of the store ")
+    assert message.endswith(f"(revision {head_revision()})")
+    assert logging.getLogger("alembic").level == logging.NOTSET  # left as it was
+
+
 def test_reopen_is_a_no_op(empty_url: str) -> None:
     Store.open(empty_url).close()
     started = time.perf_counter()

@@ -182,6 +182,9 @@ def test_the_token_is_sent(store_url: str, monkeypatch: pytest.MonkeyPatch) -> N
         traceglass.set_tracking_uri(_address(guarded))
         with pytest.raises(StoreError, match="requires a token: set TRACEGLASS_AUTH_TOKEN"):
             traceglass.search_traces(experiment_names=["guarded"])
+        monkeypatch.setenv("TRACEGLASS_AUTH_TOKEN", "not-" + TOKEN)
+        with pytest.raises(StoreError, match="refused the token in TRACEGLASS_AUTH_TOKEN"):
+            traceglass.search_traces(experiment_names=["guarded"])
         monkeypatch.setenv("TRACEGLASS_AUTH_TOKEN", TOKEN)
         assert traceglass.search_traces(experiment_names=["guarded"], return_type="list") == []
 
