@@ -9,6 +9,7 @@ import traceglass
 
 def test_all_is_pinned():
     assert sorted(traceglass.__all__) == [
+        "FilterError",
         "LiveSpan",
         "SpanType",
         "__version__",
@@ -17,6 +18,8 @@ def test_all_is_pinned():
         "delete_trace_tag",
         "disable_notebook_display",
         "enable_notebook_display",
+        "get_current_active_span",
+        "get_last_active_trace_id",
         "get_trace",
         "get_tracking_uri",
         "propagate_context_to_threads",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ._active import get_current_active_span, get_last_active_trace_id
 from ._autolog import autolog
 from ._config import configure, propagate_context_to_threads
 from ._experiment import set_experiment
@@ -18,6 +19,7 @@ from .exporters._notebook import disable_notebook_display, enable_notebook_displ
 from .semconv import SpanType
 
 __all__ = [
+    "FilterError",
     "LiveSpan",
     "SpanType",
     "__version__",
@@ -26,6 +28,8 @@ __all__ = [
     "delete_trace_tag",
     "disable_notebook_display",
     "enable_notebook_display",
+    "get_current_active_span",
+    "get_last_active_trace_id",
     "get_trace",
     "get_tracking_uri",
     "propagate_context_to_threads",
@@ -47,4 +51,8 @@ _AUTOLOG_MODULES = frozenset({"openai", "anthropic", "langchain", "ollama"})
 def __getattr__(name: str) -> Any:
     if name in _AUTOLOG_MODULES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name == "FilterError":  # what search_traces() raises for a bad filter; the store loads on use
+        from .collector.store._filter import FilterError
+
+        return FilterError
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,7 +2,8 @@
 
 - a store: `LocalStoreSpanExporter` (spans only: the store keeps no metrics or logs);
 - a traceglass server at `{uri}`: OTLP/HTTP to `{uri}/v1/traces`, `/v1/metrics`, `/v1/logs`,
-  with TRACEGLASS_AUTH_TOKEN as bearer token when it is set;
+  with TRACEGLASS_AUTH_TOKEN as bearer token when it is set (`_server_export`: a batch given up is
+  one line on the `traceglass` logger, and exit does not wait out the retries);
 - OpenTelemetry's settings: the exporters OTEL_TRACES_EXPORTER / OTEL_METRICS_EXPORTER /
   OTEL_LOGS_EXPORTER name, loaded through the `opentelemetry_<signal>_exporter` entry points as
   `opentelemetry-instrument` loads them (`otlp` means gRPC or http/protobuf as
@@ -16,10 +17,11 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
-from traceglass._env import OtelExportEnv, TrackingEnv, server_auth_token
+from traceglass._env import OtelExportEnv, TrackingEnv
 from traceglass._tracking import Destination
 
 __all__ = ["Exporters", "exporter_identity", "exporters_for"]
@@ -63,30 +65,30 @@ def exporter_identity(exporter: Any) -> tuple[str, str | None]:
     """Where an exporter sends: its class, and its endpoint or store URL when it has one. Two
     exporters with one identity would deliver every span twice to one place."""
     cls = type(exporter)
+    server_export = sys.modules.get("traceglass._server_export")  # loaded once such an exporter exists
+    if server_export is not None:
+        cls = server_export.IDENTITIES.get(cls, cls)  # a traceglass server's exporter is the SDK's OTLP one
     where = getattr(exporter, "url", None) or getattr(exporter, "_endpoint", None)
     return (f"{cls.__module__}.{cls.__qualname__}", str(where) if where is not None else None)
 
 
 def _server(base: str) -> Exporters:
-    # The server's bearer token, when this process knows it (the same variable the server reads);
-    # otherwise OTEL_EXPORTER_OTLP_[<SIGNAL>_]HEADERS apply as usual.
-    token = server_auth_token()
-    options: dict[str, Any] = {"headers": {"authorization": f"Bearer {token}"}} if token else {}
-
+    # The SDK's OTLP/HTTP exporters, reporting a batch they give up on in one line and giving up
+    # quickly at exit (`_server_export`); TRACEGLASS_AUTH_TOKEN is their bearer token when set.
     def spans() -> list[Any]:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from traceglass import _server_export
 
-        return [OTLPSpanExporter(endpoint=f"{base}/v1/traces", **options)]
+        return [_server_export.span_exporter(base)]
 
     def metric_exporters() -> list[Any]:
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from traceglass import _server_export
 
-        return [OTLPMetricExporter(endpoint=f"{base}/v1/metrics", **options)]
+        return [_server_export.metric_exporter(base)]
 
     def logs() -> list[Any]:
-        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+        from traceglass import _server_export
 
-        return [OTLPLogExporter(endpoint=f"{base}/v1/logs", **options)]
+        return [_server_export.log_exporter(base)]
 
     return Exporters(spans, metric_exporters, logs)
 

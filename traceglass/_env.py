@@ -29,6 +29,7 @@ __all__ = [
     "Settings",
     "TrackingEnv",
     "autolog_capture",
+    "otlp_http_credential_provider",
     "parse_bool",
     "reset_warnings",
     "server_auth_token",
@@ -80,6 +81,15 @@ def server_auth_token(environ: Mapping[str, str] | None = None) -> str | None:
     """TRACEGLASS_AUTH_TOKEN, or None when unset or blank."""
     env = os.environ if environ is None else environ
     return env.get(AUTH_TOKEN, "").strip() or None
+
+
+def otlp_http_credential_provider(signal: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """OTEL_PYTHON_EXPORTER_OTLP_HTTP_CREDENTIAL_PROVIDER, or its variable for `signal` (traces,
+    metrics, logs): the entry point the OTLP/HTTP exporters load their HTTP session from. None
+    when neither is set."""
+    env = os.environ if environ is None else environ
+    return (env.get("OTEL_PYTHON_EXPORTER_OTLP_HTTP_CREDENTIAL_PROVIDER", "").strip()
+            or env.get(f"OTEL_PYTHON_EXPORTER_OTLP_HTTP_{signal.upper()}_CREDENTIAL_PROVIDER", "").strip() or None)
 
 _DEFAULT_MAX_CONTENT_LENGTH = 65536
 

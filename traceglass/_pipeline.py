@@ -3,17 +3,20 @@
 Set up on first need. When no SDK TracerProvider is global, one is created
 (`Resource.create()`, so OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES apply) and made global.
 When the application or `opentelemetry-instrument` already installed one, traceglass adds to it
-rather than replacing it. Either way the provider gets two processors, once:
+rather than replacing it. Either way the provider gets three processors, once:
 
 - `ExperimentSpanProcessor`, which stamps the experiment on each span;
+- `LastTraceSpanProcessor`, which notes each trace that finishes (`get_last_active_trace_id()`);
 - `DestinationSpanProcessor`, which batches spans to the destination (`_tracking`), unless the
   provider already exports there (no span is ever exported twice to one place). It can be
   re-aimed: `set_tracking_uri()` swaps its exporters.
 
 Metrics and the inference-details events follow the destination too (an SDK MeterProvider and
 LoggerProvider are created when none is global and the destination takes them: a traceglass
-server or OTLP; a store holds spans only). Everything is flushed at exit. A failure while setting
-up is logged and swallowed: the application runs on, untraced.
+server or OTLP; a store holds spans only). Everything is flushed at exit; a traceglass server's
+exporters then make one attempt per batch instead of their retries, so a server that is down
+holds exit a second or two, not ten per batch. A failure while setting up is logged and
+swallowed: the application runs on, untraced.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from opentelemetry.sdk.trace import TracerProvider as SDKTracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from traceglass import semconv
+from traceglass._active import LastTraceSpanProcessor
 from traceglass._destinations import Exporters, exporter_identity, exporters_for
 from traceglass._experiment import ExperimentSpanProcessor
 from traceglass._tracking import Destination, resolve_destination
@@ -73,11 +77,14 @@ class DestinationSpanProcessor(SpanProcessor):
 
     def __init__(self) -> None:
         self._delegates: tuple[BatchSpanProcessor, ...] = ()
+        self._exporters: tuple[SpanExporter, ...] = ()
 
     def replace(self, exporters: Sequence[SpanExporter]) -> None:
-        """Export to `exporters` from now on; what the previous ones hold is flushed first."""
+        """Export to `exporters` from now on; what the previous ones hold is flushed first (with
+        the exporters' usual retries: the app goes on)."""
         old = self._delegates
         self._delegates = tuple(_batch_processor(exporter) for exporter in exporters)
+        self._exporters = tuple(exporters)
         for processor in old:
             processor.shutdown()  # flushes, then stops its worker
 
@@ -92,7 +99,11 @@ class DestinationSpanProcessor(SpanProcessor):
         return all([processor.force_flush(timeout_millis) for processor in self._delegates])
 
     def shutdown(self) -> None:
+        """The provider shuts down (at exit, or the app's own call): the last spans get one
+        attempt each, not a server's full retries."""
         delegates, self._delegates = self._delegates, ()
+        exporters, self._exporters = self._exporters, ()
+        _finish_server_exporters(exporters)
         for processor in delegates:
             processor.shutdown()
 
@@ -102,6 +113,7 @@ class _Managed:
     """What traceglass added to one tracer provider."""
 
     experiment: ExperimentSpanProcessor
+    last_trace: LastTraceSpanProcessor
     destination: DestinationSpanProcessor
     target: Destination | None = None
 
@@ -159,8 +171,9 @@ def _attach(provider: SDKTracerProvider, destination: Destination,
             span_exporters: Callable[[], list[SpanExporter]]) -> _Managed:
     managed = _managed.get(provider)
     if managed is None:
-        managed = _Managed(ExperimentSpanProcessor(), DestinationSpanProcessor())
+        managed = _Managed(ExperimentSpanProcessor(), LastTraceSpanProcessor(), DestinationSpanProcessor())
         provider.add_span_processor(managed.experiment)
+        provider.add_span_processor(managed.last_trace)
         provider.add_span_processor(managed.destination)
         _managed[provider] = managed
         from traceglass.exporters._notebook import attach as attach_notebook_display
@@ -190,7 +203,7 @@ def _foreign_exporter_identities(provider: SDKTracerProvider, managed: _Managed)
     identities: set[Any] = set()
     multi = getattr(provider, "_active_span_processor", None)
     for processor in getattr(multi, "_span_processors", ()):
-        if processor is managed.destination or processor is managed.experiment:
+        if processor in (managed.destination, managed.experiment, managed.last_trace):
             continue
         exporter = getattr(processor, "span_exporter", None)  # SimpleSpanProcessor
         if exporter is None:  # BatchSpanProcessor keeps it in its worker
@@ -277,7 +290,18 @@ def flush(timeout_millis: int = 30000) -> bool:
     return ok
 
 
+def _finish_server_exporters(exporters: Sequence[Any] | None = None) -> None:
+    """Make a traceglass server's exporters (`exporters`, or all) give up quickly: the process
+    ends, and a server that does not answer must not hold it for the exporters' retries."""
+    server_export = sys.modules.get("traceglass._server_export")  # imported once one is built
+    if server_export is not None:
+        server_export.finish(exporters)
+
+
 def _at_exit() -> None:
+    # Before the flush, which waits for an export in progress (its retries stop too). The SDK
+    # providers' own shutdown hooks run after this one and find the exporters finished.
+    _finish_server_exporters()
     flush()
     for provider in list(_owned):
         try:
@@ -329,6 +353,7 @@ def _reset() -> None:
     from traceglass import _env, _experiment, _tracking
 
     with _lock:
+        _finish_server_exporters()
         for provider, managed in list(_managed.items()):
             managed.destination.shutdown()
             if provider in _created_tracer_providers:
@@ -343,3 +368,6 @@ def _reset() -> None:
         _experiment._reset()
         _tracking.close_stores()
         _env.reset_warnings()
+        server_export = sys.modules.get("traceglass._server_export")
+        if server_export is not None:
+            server_export.forget()

@@ -230,6 +230,21 @@ def test_errors_name_position_and_expectation(text: str, position: int, expected
     assert first_line.startswith(f"Invalid filter at position {position}: expected {expected}")
 
 
+def test_the_error_is_traceglass_filter_error_and_crosses_processes() -> None:
+    import pickle
+    import traceback
+
+    import traceglass
+
+    with pytest.raises(traceglass.FilterError) as caught:
+        parse_filter("trace.status = 'OK' AND span.name =")
+    assert "traceglass.FilterError: Invalid filter at position 35" in "".join(
+        traceback.format_exception_only(caught.value))
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert (type(copy), str(copy), copy.position, copy.expected) == (
+        FilterError, str(caught.value), 35, caught.value.expected)
+
+
 def test_too_long_a_filter_is_a_filter_error() -> None:
     condition = "span.name != 'x'"
     assert len(parse_filter(" AND ".join([condition] * MAX_CONDITIONS))) == MAX_CONDITIONS

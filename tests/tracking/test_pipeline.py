@@ -18,6 +18,7 @@ import traceglass
 from tests.replay import ReplayServer
 from tests.test_auto_instrumentation import OtlpReceiver, _instrument_command
 from tests.tracking._helpers import chat, clean_env, read_store, run_script, serve_openai, span_names
+from traceglass._active import LastTraceSpanProcessor
 from traceglass._experiment import ExperimentSpanProcessor
 from traceglass._pipeline import DestinationSpanProcessor
 
@@ -47,7 +48,7 @@ def test_first_use_creates_and_installs_a_provider_once() -> None:
     assert trace.get_tracer_provider() is provider
     assert isinstance(provider, TracerProvider)
     kinds = [type(p) for p in _processors(provider)]
-    assert kinds == [ExperimentSpanProcessor, DestinationSpanProcessor]
+    assert kinds == [ExperimentSpanProcessor, LastTraceSpanProcessor, DestinationSpanProcessor]
 
 
 def test_an_existing_provider_gets_our_processors_not_a_replacement(
@@ -64,7 +65,7 @@ def test_an_existing_provider_gets_our_processors_not_a_replacement(
 
     assert trace.get_tracer_provider() is provider
     assert [type(p) for p in _processors(provider)] == [
-        SimpleSpanProcessor, ExperimentSpanProcessor, DestinationSpanProcessor,
+        SimpleSpanProcessor, ExperimentSpanProcessor, LastTraceSpanProcessor, DestinationSpanProcessor,
     ]
     # The app's exporter sees each call once, stamped with the experiment...
     spans = exporter.get_finished_spans()
@@ -84,7 +85,7 @@ def test_a_provider_already_exporting_to_the_store_gets_no_second_exporter(
         traceglass.openai.autolog()
         chat(openai_client, replay)
 
-        [_, _, ours] = _processors(provider)
+        [_, _, _, ours] = _processors(provider)
         assert ours._delegates == ()  # the store is the provider's own destination already
         assert span_names(read_store(default_store_url)) == ["chat gpt-4o-mini"]
     finally:
