@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 __all__ = ["Condition", "FilterError", "Value", "parse_filter", "parse_order_by"]
 
@@ -44,16 +44,24 @@ _CONTEXT: Final = 60
 class FilterError(ValueError):
     """A filter string (or an ``order_by`` entry) that does not parse or asks for something
     the store cannot do. ``position`` is a 0-based index into ``text``; ``expected`` says what
-    would have been valid there."""
+    would have been valid there. Raised by ``traceglass.search_traces()``: catch it as
+    ``traceglass.FilterError``, the name tracebacks show."""
+
+    __module__ = "traceglass"
 
     def __init__(self, text: str, position: int, expected: str, found: str, kind: str = "filter") -> None:
         self.text = text
         self.position = position
         self.expected = expected
         self.found = found
+        self.kind = kind
         shown = found if len(found) <= 2 * _CONTEXT else found[: 2 * _CONTEXT] + "..."
         message = f"Invalid {kind} at position {position}: expected {expected}, found {shown}"
         super().__init__(f"{message}\n{_pointer(text, position)}" if text else message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its fields, so that it crosses process boundaries (multiprocessing, a pool).
+        return (type(self), (self.text, self.position, self.expected, self.found, self.kind))
 
 
 def _pointer(text: str, position: int) -> str:
