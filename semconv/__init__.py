@@ -6,7 +6,7 @@ handle; everything that knows an attribute name, a metric or the message JSON li
 
 from . import _names as names
 from ._guard import guarded, report_failure
-from ._invocation import Invocation, Usage
+from ._invocation import FetchInvocation, Invocation, Usage
 from ._messages import (
     BlobPart,
     FilePart,
@@ -40,6 +40,7 @@ __all__ = [
     "Adapter",
     "AsyncStream",
     "BlobPart",
+    "FetchInvocation",
     "FilePart",
     "FunctionToolDefinition",
     "GenericToolDefinition",

@@ -1,7 +1,7 @@
 """The provider-neutral record of one GenAI operation.
 
 Adapters fill an Invocation from SDK objects; only semconv turns it into telemetry.
-Spec: GenAI semconv, model/gen-ai/spans.yaml (inference and embeddings spans).
+Spec: GenAI semconv, model/gen-ai/spans.yaml (inference, embeddings and fetch_response spans).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from ._messages import InputMessage, MessagePart, OutputMessage, ToolDefinition
 
-__all__ = ["Invocation", "Usage"]
+__all__ = ["FetchInvocation", "Invocation", "Usage"]
 
 
 @dataclasses.dataclass(slots=True)
@@ -113,3 +113,19 @@ class Invocation:
     # start_attributes are known before the call, attributes after it.
     start_attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
     attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(slots=True)
+class FetchInvocation(Invocation):
+    """A fetch_response: a stored response read back by its id; no inference is performed.
+
+    `response_id` is the id requested. Request parameters, input messages and usage do not apply
+    (usage is never reported for this operation, even if set). A subclass so that these fields
+    cost the other operations nothing.
+    """
+
+    # where a streamed fetch resumes (OpenAI's `starting_after`), as given
+    stream_cursor: str | None = None
+    # the fetched response's lifecycle status: queued, in_progress, completed, incomplete, failed,
+    # cancelled (the conventions' values), or the provider's own value
+    response_status: str | None = None

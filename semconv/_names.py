@@ -49,12 +49,14 @@ REQUEST_PRESENCE_PENALTY = "gen_ai.request.presence_penalty"
 REQUEST_REASONING_LEVEL = "gen_ai.request.reasoning.level"
 REQUEST_PREVIOUS_RESPONSE_ID = "gen_ai.request.previous_response.id"
 REQUEST_ENCODING_FORMATS = "gen_ai.request.encoding_formats"
+REQUEST_STREAM_CURSOR = "gen_ai.request.stream_cursor"
 PROMPT_NAME = "gen_ai.prompt.name"
 PROMPT_VERSION = "gen_ai.prompt.version"
 
 RESPONSE_ID = "gen_ai.response.id"
 RESPONSE_MODEL = "gen_ai.response.model"
 RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
+RESPONSE_STATUS = "gen_ai.response.status"
 RESPONSE_TIME_TO_FIRST_CHUNK = "gen_ai.response.time_to_first_chunk"
 EMBEDDINGS_DIMENSION_COUNT = "gen_ai.embeddings.dimension.count"
 
@@ -92,6 +94,8 @@ CHAT = "chat"
 TEXT_COMPLETION = "text_completion"
 GENERATE_CONTENT = "generate_content"
 EMBEDDINGS = "embeddings"
+# Reads a stored response back by its id; no inference (spans.yaml gen_ai.fetch_response.client).
+FETCH_RESPONSE = "fetch_response"
 
 # Operations used by the manual tracing API's span types (see _span_types.py).
 RETRIEVAL = "retrieval"

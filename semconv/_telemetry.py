@@ -1,7 +1,8 @@
 """The one place that turns an Invocation into spans, metrics and events.
 
-Spec: GenAI semconv gen-ai-dev 1.42.0-dev: spans.yaml (inference, embeddings), metrics.yaml
-(client metrics), events.yaml (gen_ai.client.inference.operation.details). Names: `_names`.
+Spec: GenAI semconv gen-ai-dev 1.42.0-dev: spans.yaml (inference, embeddings, fetch_response),
+metrics.yaml (client metrics), events.yaml (gen_ai.client.inference.operation.details). Names:
+`_names`.
 
 DESIGN: nested inference (spec §2 "Nesting": an inference nested in another inference of the same
 kind is suppressed and enriches the outer span). A framework instrumentor (LangChain) starts its
@@ -46,6 +47,7 @@ __all__ = ["InvocationHandle", "Telemetry", "current_invocation", "error_type"]
 # tracing, a nested instrumentor) can tell that traceglass already records this operation.
 _INVOCATION_KEY = create_key("traceglass-invocation")
 _INFERENCE = frozenset((N.CHAT, N.TEXT_COMPLETION, N.GENERATE_CONTENT))
+_FETCH_RESPONSE = N.FETCH_RESPONSE
 
 
 def error_type(exc: BaseException) -> str:
@@ -111,6 +113,8 @@ class Telemetry:
         """
         if self.settings.provider_name is not None:  # the user's override wins over the adapter's
             invocation.provider = self.settings.provider_name
+        if invocation.operation == _FETCH_RESPONSE:
+            return self._start_fetch(invocation, context)
         outer = get_value(_INVOCATION_KEY, context)
         if (
             outer is not None
@@ -136,6 +140,17 @@ class Telemetry:
         handle = InvocationHandle(self, invocation, span)
         handle._enrichable = enrichable
         return handle
+
+    def _start_fetch(self, invocation: Invocation, context: Context | None) -> InvocationHandle:
+        # spans.yaml gen_ai.fetch_response.client: named by the operation alone (the response id is
+        # high cardinality); no inference happens, so it never merges into an enclosing one.
+        attributes = _fetch_start_attributes(invocation)
+        session = trace_attributes(context)
+        if session:
+            attributes = {**session, **attributes}
+        span = self._tracer.start_span(invocation.operation, context=context, kind=SpanKind.CLIENT,
+                                       attributes=attributes)
+        return _FetchResponseHandle(self, invocation, span)
 
 
 def current_invocation(context: Context | None = None) -> InvocationHandle | None:
@@ -289,6 +304,31 @@ class _NestedHandle(InvocationHandle):
         pass  # the span is the outer's, which ends on its own
 
 
+class _FetchResponseHandle(InvocationHandle):
+    """A fetch_response: a stored response read back by its id, no inference performed.
+
+    What sets it apart from an inference: the fetched response's status is recorded; token usage is
+    not (the conventions: neither as attributes nor as metrics), nor time to first chunk (nothing is
+    generated); and there is no details event, which describes an inference.
+    """
+
+    __slots__ = ()
+
+    def first_chunk(self) -> None:
+        pass
+
+    def _end(self, exc: BaseException | None) -> None:
+        inv = self.invocation
+        inv.usage = None
+        status = getattr(inv, "response_status", None)  # a plain Invocation has none
+        if status:
+            inv.attributes[N.RESPONSE_STATUS] = status
+        super()._end(exc)
+
+    def _emit_event(self, attributes: dict[str, Any], content: dict[str, str] | None) -> None:
+        pass
+
+
 _MERGED_FIELDS = ("response_id", "response_model", "finish_reasons", "usage", "server_address", "server_port",
                   "error_type", "embedding_dimension_count")
 
@@ -347,6 +387,22 @@ def _start_attributes(inv: Invocation) -> dict[str, Any]:
         (N.PROMPT_NAME, inv.prompt_name),
         (N.PROMPT_VERSION, inv.prompt_version if inv.prompt_name else None),
         (N.REQUEST_STREAM, True if inv.stream else None),
+    ):
+        if value is not None:
+            attrs[key] = value
+    if inv.start_attributes:
+        attrs.update(inv.start_attributes)
+    return attrs
+
+
+def _fetch_start_attributes(inv: Invocation) -> dict[str, Any]:
+    # No request parameters: the request names a response, not a model. Its id is known now.
+    attrs: dict[str, Any] = {N.OPERATION_NAME: inv.operation, N.PROVIDER_NAME: inv.provider}
+    for key, value in (
+        (N.SERVER_ADDRESS, inv.server_address),
+        (N.SERVER_PORT, inv.server_port if inv.server_address else None),
+        (N.RESPONSE_ID, inv.response_id),
+        (N.REQUEST_STREAM_CURSOR, getattr(inv, "stream_cursor", None)),
     ):
         if value is not None:
             attrs[key] = value

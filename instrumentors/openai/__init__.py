@@ -19,14 +19,17 @@ _BETA_RESPONSES = "openai.resources.beta.responses"
 
 def _targets() -> tuple[Target, ...]:
     # Importing the adapters imports openai itself.
-    from ._adapters import CHAT, COMPLETIONS, EMBEDDINGS, RESPONSES
+    from ._adapters import CHAT, COMPLETIONS, EMBEDDINGS, FETCH_RESPONSE, RESPONSES
 
     table = []
     for module, methods, adapter in (
-        # stream() calls create(stream=True), so it is traced through create.
+        # stream() calls create(stream=True), so it is traced through create; stream(response_id=)
+        # calls retrieve(stream=True), so it is traced through retrieve.
         (_CHAT, ("create", "parse"), CHAT),
         (_RESPONSES, ("create", "parse"), RESPONSES),
+        (_RESPONSES, ("retrieve",), FETCH_RESPONSE),
         (_BETA_RESPONSES, ("create",), RESPONSES),
+        (_BETA_RESPONSES, ("retrieve",), FETCH_RESPONSE),
         ("openai.resources.embeddings", ("create",), EMBEDDINGS),
         ("openai.resources.completions", ("create",), COMPLETIONS),
     ):
@@ -39,8 +42,9 @@ def _targets() -> tuple[Target, ...]:
 
 
 class OpenAIInstrumentor(GenAIInstrumentor):
-    """Traces chat completions, the Responses API, embeddings and legacy completions of the
-    openai SDK (sync and async clients, AzureOpenAI included)."""
+    """Traces chat completions, the Responses API (responses.retrieve as fetch_response),
+    embeddings and legacy completions of the openai SDK (sync and async clients, AzureOpenAI
+    included)."""
 
     _name = "traceglass.instrumentors.openai"
     _provider_name_env = OPENAI_PROVIDER_NAME

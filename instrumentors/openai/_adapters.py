@@ -13,11 +13,17 @@ from traceglass.semconv import Invocation, InvocationHandle, stream_or_finish
 from traceglass._env import Settings
 
 from .._stainless import is_raw_response, wrap_raw_response
-from ._request import chat_invocation, completion_invocation, embeddings_invocation, responses_invocation
-from ._response import apply_chat, apply_completion, apply_embeddings, apply_response
-from ._streams import ChatChunks, CompletionChunks, ResponseEvents
+from ._request import (
+    chat_invocation,
+    completion_invocation,
+    embeddings_invocation,
+    fetch_invocation,
+    responses_invocation,
+)
+from ._response import apply_chat, apply_completion, apply_embeddings, apply_fetched, apply_response
+from ._streams import ChatChunks, CompletionChunks, FetchedEvents, ResponseEvents
 
-__all__ = ["CHAT", "COMPLETIONS", "EMBEDDINGS", "RESPONSES"]
+__all__ = ["CHAT", "COMPLETIONS", "EMBEDDINGS", "FETCH_RESPONSE", "RESPONSES"]
 
 # What chat.completions.parse() raises for a completion it cannot parse; each carries the completion.
 _REFUSED = (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError)
@@ -59,11 +65,23 @@ class _Endpoint:
                                 self.accumulator, openai.Stream, openai.AsyncStream)
 
 
-def _endpoint(request_fn: Any, apply_fn: Any, accumulator: Any) -> Callable[[Settings], _Endpoint]:
+@dataclasses.dataclass(frozen=True)
+class _Retrieve(_Endpoint):
+    """responses.retrieve(response_id, ...): the id may be passed positionally (the SDK's own
+    responses.stream(response_id=) helper does so in its async variant)."""
+
+    def request(self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Invocation:
+        if args:  # a copy: the SDK is called with the caller's own kwargs
+            kwargs = {**kwargs, "response_id": args[0]}
+        return self.request_fn(instance, kwargs, self.content)
+
+
+def _endpoint(request_fn: Any, apply_fn: Any, accumulator: Any,
+              kind: type[_Endpoint] = _Endpoint) -> Callable[[Settings], _Endpoint]:
     def build(settings: Settings) -> _Endpoint:
         content = settings.capture.captures
         bound = None if accumulator is None else functools.partial(accumulator, content)
-        return _Endpoint(request_fn, apply_fn, bound, content)
+        return kind(request_fn, apply_fn, bound, content)
 
     return build
 
@@ -72,3 +90,4 @@ CHAT = _endpoint(chat_invocation, apply_chat, ChatChunks)
 RESPONSES = _endpoint(responses_invocation, apply_response, ResponseEvents)
 EMBEDDINGS = _endpoint(embeddings_invocation, apply_embeddings, None)
 COMPLETIONS = _endpoint(completion_invocation, apply_completion, CompletionChunks)
+FETCH_RESPONSE = _endpoint(fetch_invocation, apply_fetched, FetchedEvents, _Retrieve)

@@ -1,8 +1,8 @@
 """Request kwargs of the openai SDK → Invocation fields.
 
 SDK types read: openai.types.chat.completion_create_params (CompletionCreateParams),
-openai.types.responses.response_create_params, openai.types.embedding_create_params,
-openai.types.completion_create_params (openai 3.x).
+openai.types.responses.response_create_params, openai.types.responses.response_retrieve_params,
+openai.types.embedding_create_params, openai.types.completion_create_params (openai 3.x).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 from traceglass.semconv import (
     BlobPart,
+    FetchInvocation,
     FilePart,
     FunctionToolDefinition,
     GenericToolDefinition,
@@ -31,8 +32,8 @@ from .._stainless import given, parse_arguments
 from .._stainless import reusable as _reusable
 from ._provider import endpoint_of
 
-__all__ = ["chat_invocation", "completion_invocation", "embeddings_invocation", "parse_arguments",
-           "responses_invocation"]
+__all__ = ["chat_invocation", "completion_invocation", "embeddings_invocation", "fetch_invocation",
+           "parse_arguments", "responses_invocation", "stored_request_content"]
 
 
 def _base(operation: str, instance: Any, kwargs: dict[str, Any]) -> Invocation:
@@ -135,6 +136,35 @@ def responses_invocation(instance: Any, kwargs: dict[str, Any], content: bool) -
             inv.input_messages = [m for m in map(_response_input_item, items) if m is not None]
         inv.tool_definitions = _tool_definitions(given(kwargs.get("tools")), None)
     return inv
+
+
+def fetch_invocation(instance: Any, kwargs: dict[str, Any], content: bool) -> FetchInvocation:
+    """responses.retrieve(response_id, starting_after=, stream=): the fetch_response operation.
+
+    The request names a stored response, not a model: the invocation has no request model (the span
+    is named by the operation alone). The response id is the one requested.
+    """
+    provider, host, port = endpoint_of(instance)
+    inv = FetchInvocation(operation=N.FETCH_RESPONSE, provider=provider, server_address=host, server_port=port,
+                          stream=bool(given(kwargs.get("stream"))))
+    response_id = given(kwargs.get("response_id"))
+    inv.response_id = response_id if isinstance(response_id, str) and response_id else None
+    cursor = given(kwargs.get("starting_after"))
+    if isinstance(cursor, (int, str)) and not isinstance(cursor, bool):
+        inv.stream_cursor = str(cursor)  # an event sequence number; the attribute is a string
+    inv.start_attributes[N.OPENAI_API_TYPE] = "responses"
+    return inv
+
+
+def stored_request_content(inv: Invocation, response: Any) -> None:
+    """The request content a stored Response carries back: its instructions and tools (never its
+    input, which the Response does not hold)."""
+    instructions = getattr(response, "instructions", None)
+    if isinstance(instructions, str):
+        inv.system_instructions = [TextPart(instructions)]
+    elif isinstance(instructions, (list, tuple)):  # input items, from a stored prompt template
+        inv.system_instructions = [part for item in instructions for part in _content_parts(_get(item, "content"))]
+    inv.tool_definitions = _tool_definitions(getattr(response, "tools", None), None)
 
 
 def embeddings_invocation(instance: Any, kwargs: dict[str, Any], content: bool) -> Invocation:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from traceglass.semconv import (
+    FetchInvocation,
     Invocation,
     MessagePart,
     OutputMessage,
@@ -22,9 +23,9 @@ from traceglass.semconv import (
 )
 from traceglass.semconv import names as N
 
-from ._request import parse_arguments
+from ._request import parse_arguments, stored_request_content
 
-__all__ = ["apply_chat", "apply_completion", "apply_embeddings", "apply_response", "chat_usage",
+__all__ = ["apply_chat", "apply_completion", "apply_embeddings", "apply_fetched", "apply_response", "chat_usage",
            "finish_reason"]
 
 # OpenAI's finish reasons → the conventions' FinishReason values.
@@ -175,6 +176,26 @@ def apply_response(inv: Invocation, result: Any, content: bool) -> None:
         for item in output:
             parts.extend(_response_output_parts(item))
         inv.output_messages = [OutputMessage("assistant", parts, finish)]
+
+
+def apply_fetched(inv: FetchInvocation, result: Any, content: bool) -> None:
+    """A Response read back by responses.retrieve (fetch_response), or carried by the final event of
+    its stream.
+
+    The finish reason comes from the status as for a created response (completed: its stop reason;
+    incomplete: why it was cut short; failed, cancelled: error; queued, in_progress: none). But a
+    failed generation is a successful fetch, so no error type; and no usage: fetching consumes none.
+    """
+    requested = inv.response_id
+    apply_response(inv, result, content)
+    inv.usage = None
+    inv.error_type = None
+    if requested is not None:
+        inv.response_id = requested
+    status = getattr(result, "status", None)
+    inv.response_status = status if isinstance(status, str) and status else None
+    if content:
+        stored_request_content(inv, result)
 
 
 def _response_output_parts(item: Any) -> list[MessagePart]:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from traceglass.semconv import Invocation, MessagePart, OutputMessage, TextPart, ToolCallRequestPart
+from traceglass.semconv import FetchInvocation, Invocation, MessagePart, OutputMessage, TextPart, ToolCallRequestPart
 from traceglass.semconv import names as N
 
-from ._request import parse_arguments
-from ._response import apply_response, chat_usage, finish_reason
+from ._request import parse_arguments, stored_request_content
+from ._response import apply_fetched, apply_response, chat_usage, finish_reason
 
-__all__ = ["ChatChunks", "CompletionChunks", "ResponseEvents"]
+__all__ = ["ChatChunks", "CompletionChunks", "FetchedEvents", "ResponseEvents"]
 
 # error.type of an error event without a code: the conventions' fallback value.
 _OTHER_ERROR = "_OTHER"
@@ -205,3 +205,29 @@ class ResponseEvents:
         inv.finish_reasons = ["error"]
         if self.content and self.text:
             inv.output_messages = [OutputMessage("assistant", [TextPart("".join(self.text))], "error")]
+
+
+class FetchedEvents(ResponseEvents):
+    """The event stream of responses.retrieve(stream=True), from the start or after `starting_after`.
+
+    The final event's Response is recorded as a fetched one. Without it (the stream closed early,
+    cut off, ended by an error event) the outcome of the generation is unknown: it may well go on
+    on the server. So no finish reason and no output are recorded, only the last status seen (and
+    the instructions and tools of the last Response snapshot).
+    """
+
+    __slots__ = ()
+
+    def apply(self, inv: FetchInvocation, complete: bool) -> None:  # type: ignore[override]
+        if self.final is not None:
+            apply_fetched(inv, self.final, self.content)
+            return
+        if self.error is not None:
+            inv.error_type = self.error  # the fetch itself failed
+        latest = self.latest
+        if latest is not None:
+            status, model = getattr(latest, "status", None), getattr(latest, "model", None)
+            inv.response_status = status if isinstance(status, str) and status else None
+            inv.response_model = model if isinstance(model, str) else None
+            if self.content:
+                stored_request_content(inv, latest)

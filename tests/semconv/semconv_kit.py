@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from traceglass.semconv import (
     BlobPart,
+    FetchInvocation,
     FilePart,
     FunctionToolDefinition,
     GenericToolDefinition,
@@ -186,6 +187,24 @@ def embeddings_invocation() -> Invocation:
         server_address="api.openai.com", server_port=443, encoding_formats=["float"],
         response_model="text-embedding-3-small", usage=Usage(input_tokens=8), embedding_dimension_count=1536,
     )
+
+
+def fetch_invocation(**overrides: Any) -> FetchInvocation:
+    """An OpenAI responses.retrieve: a completed stored response read back from a resumed stream."""
+    inv = FetchInvocation(
+        operation="fetch_response", provider="openai", server_address="api.openai.com", server_port=443,
+        stream=True, stream_cursor="42", response_id="resp_abc123", response_model="gpt-4o-2024-08-06",
+        response_status="completed", finish_reasons=["stop"],
+        system_instructions=[TextPart("You are a weather bot.")],
+        tool_definitions=[FunctionToolDefinition("get_weather", description="Current weather",
+                                                 parameters=WEATHER_PARAMETERS)],
+        output_messages=[OutputMessage("assistant", [TextPart("It is rainy.")], "stop")],
+        start_attributes={"openai.api.type": "responses"},
+        attributes={"openai.response.service_tier": "default"},
+    )
+    for key, value in overrides.items():
+        setattr(inv, key, value)
+    return inv
 
 
 def text_invocation(text: str = "hello", **fields: Any) -> Invocation:

@@ -8,7 +8,7 @@ import pytest
 import traceglass.semconv._names as N
 from opentelemetry.sdk.metrics.export import HistogramDataPoint
 from opentelemetry.trace import SpanKind
-from semconv_kit import Pipelines, embeddings_invocation, rich_invocation
+from semconv_kit import Pipelines, embeddings_invocation, fetch_invocation, rich_invocation
 from semconv_spec import (
     CONTENT_KEYS,
     event_definition,
@@ -21,7 +21,7 @@ from semconv_spec import (
     span_definition,
     type_errors,
 )
-from traceglass.semconv import Invocation
+from traceglass.semconv import Invocation, Usage
 
 SCHEMA_URL = "https://opentelemetry.io/schemas/gen-ai-dev/1.42.0-dev"
 # Digest §4: advised explicit bucket boundaries.
@@ -220,6 +220,121 @@ def test_schema_url_on_every_scope(emitted: Pipelines) -> None:
     for record in emitted.logs():
         assert record.instrumentation_scope is not None
         assert record.instrumentation_scope.schema_url == SCHEMA_URL
+
+
+# --- fetch_response (spans.yaml gen_ai.fetch_response.client, refined by openai.fetch_response.client) ---
+
+FETCH_SPAN = ("gen_ai.fetch_response.client", "openai.fetch_response.client")
+
+
+def test_fetch_response_span_name_kind_and_attributes(kit: Pipelines) -> None:
+    _run(kit, fetch_invocation())
+    span = kit.span()
+    # The response id is high cardinality: the name is the operation alone.
+    assert (span.name, span.kind) == ("fetch_response", SpanKind.CLIENT)
+    attributes = dict(span.attributes or {})
+    assert type_errors(attributes) == []
+    definition = span_definition(*FETCH_SPAN)
+    assert set(attributes) - set(definition) == set()
+    required = {key for key, props in definition.items() if requirement(props) == "required"}
+    assert required == {"gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.response.id"}
+    # Conditionally required ones whose condition holds: a resumed stream, a service tier returned.
+    applicable = {"server.port", "gen_ai.request.stream_cursor", "openai.response.service_tier"}
+    assert applicable <= {key for key, props in definition.items() if requirement(props) == "conditionally_required"}
+    assert required | applicable <= set(attributes)
+    assert {key: attributes[key] for key in (
+        "gen_ai.operation.name", "gen_ai.response.id", "gen_ai.request.stream_cursor", "gen_ai.response.status",
+        "gen_ai.response.finish_reasons", "openai.api.type")} == {
+        "gen_ai.operation.name": "fetch_response", "gen_ai.response.id": "resp_abc123",
+        "gen_ai.request.stream_cursor": "42", "gen_ai.response.status": "completed",
+        "gen_ai.response.finish_reasons": ("stop",), "openai.api.type": "responses"}
+    # Opt-in content: what a stored response carries, never the input it was made from.
+    assert {N.SYSTEM_INSTRUCTIONS, N.OUTPUT_MESSAGES, N.TOOL_DEFINITIONS} <= set(attributes)
+    assert N.INPUT_MESSAGES not in attributes
+
+
+def test_fetch_response_status_values_are_the_registered_enum(kit: Pipelines) -> None:
+    members = {m["value"] for a in load_yaml("gen-ai/registry.yaml")["attributes"]
+               if a["key"] == N.RESPONSE_STATUS for m in a["type"]["members"]}
+    assert members == {"queued", "in_progress", "completed", "incomplete", "failed", "cancelled"}
+    telemetry = kit.telemetry()
+    for status in sorted(members):
+        telemetry.start(fetch_invocation(response_status=status, finish_reasons=None, output_messages=[])).finish()
+    telemetry.start(fetch_invocation(response_status=None, finish_reasons=None, output_messages=[])).finish()
+    statuses = [(s.attributes or {}).get(N.RESPONSE_STATUS) for s in kit.spans()]
+    assert statuses == [*sorted(members), None]
+
+
+def test_fetch_response_sampling_relevant_attributes_are_set_at_span_start(kit: Pipelines) -> None:
+    definition = span_definition(*FETCH_SPAN)
+    sampling = {key for key, props in definition.items() if props.get("sampling_relevant")}
+    assert sampling == {"gen_ai.operation.name", "gen_ai.provider.name", "server.address", "server.port"}
+    kit.telemetry().start(fetch_invocation()).finish()
+    (at_start,) = kit.snapshot.at_start
+    assert {key: at_start.get(key) for key in sampling} == {
+        "gen_ai.operation.name": "fetch_response", "gen_ai.provider.name": "openai",
+        "server.address": "api.openai.com", "server.port": 443}
+    # The request names the response (required) and the cursor; the rest comes with the answer.
+    assert (at_start["gen_ai.response.id"], at_start["gen_ai.request.stream_cursor"]) == ("resp_abc123", "42")
+    assert not {"gen_ai.response.status", "gen_ai.response.model", "gen_ai.request.model"} & set(at_start)
+
+
+def test_fetch_response_reports_no_usage_and_no_time_to_first_chunk(kit: Pipelines) -> None:
+    # Registry: "Instrumentations SHOULD NOT report token usage (as attributes or metrics) for this
+    # operation", even when the provider's response holds the usage of the original generation.
+    _run(kit, fetch_invocation(usage=Usage.normalized(100, 40, cache_read=30, reasoning=12)))
+    attributes = dict(kit.span().attributes or {})
+    assert not [key for key in attributes if key.startswith("gen_ai.usage.")]
+    assert N.RESPONSE_TIME_TO_FIRST_CHUNK not in attributes  # nothing is generated
+    metrics = kit.metrics()
+    assert set(metrics) == {N.METRIC_OPERATION_DURATION}
+    (point,) = kit.points(N.METRIC_OPERATION_DURATION)
+    declared = set(resolve_refs(metric_definition(N.METRIC_OPERATION_DURATION)["attributes"]))
+    assert set(point.attributes) <= declared and type_errors(dict(point.attributes)) == []
+    assert dict(point.attributes) == {"gen_ai.operation.name": "fetch_response", "gen_ai.provider.name": "openai",
+                                      "gen_ai.response.model": "gpt-4o-2024-08-06",
+                                      "server.address": "api.openai.com", "server.port": 443}
+
+
+def test_fetch_response_has_no_inference_details_event(kit: Pipelines) -> None:
+    _run(kit, fetch_invocation(), capture="SPAN_AND_EVENT")
+    assert kit.logs() == []
+    assert N.OUTPUT_MESSAGES in (kit.span().attributes or {})
+
+
+def test_fetch_response_failure(kit: Pipelines) -> None:
+    _run(kit, fetch_invocation(response_model=None, response_status=None, finish_reasons=None, output_messages=[],
+                               system_instructions=[], tool_definitions=[], attributes={}),
+         error=TimeoutError("read timed out"))
+    span = kit.span()
+    attributes = dict(span.attributes or {})
+    assert set(attributes) - set(span_definition(*FETCH_SPAN)) == set()
+    assert (attributes["error.type"], attributes["gen_ai.response.id"]) == ("TimeoutError", "resp_abc123")
+    (point,) = kit.points(N.METRIC_OPERATION_DURATION)
+    assert point.attributes["error.type"] == "TimeoutError"
+
+
+def test_fetch_response_from_a_plain_invocation(kit: Pipelines) -> None:
+    # An adapter may describe a fetch with the base record: it has no cursor nor status to report.
+    kit.telemetry().start(Invocation("fetch_response", "openai", response_id="resp_1",
+                                     usage=Usage(input_tokens=5))).finish()
+    span = kit.span()
+    assert span.name == "fetch_response"
+    assert dict(span.attributes or {}) == {"gen_ai.operation.name": "fetch_response", "gen_ai.provider.name": "openai",
+                                           "gen_ai.response.id": "resp_1"}
+    assert set(kit.metrics()) == {N.METRIC_OPERATION_DURATION}
+
+
+def test_fetch_response_is_not_merged_into_an_enclosing_inference(kit: Pipelines) -> None:
+    telemetry = kit.telemetry()
+    outer = telemetry.start(rich_invocation(), enrichable=True)
+    inner = telemetry.start(fetch_invocation(), context=outer.context())
+    inner.finish()
+    outer.finish()
+    fetch, chat = kit.spans()
+    assert (fetch.name, chat.name) == ("fetch_response", "chat gpt-4o")
+    assert fetch.parent is not None and fetch.parent.span_id == chat.context.span_id
+    assert N.RESPONSE_STATUS not in (chat.attributes or {})
 
 
 def test_the_checks_themselves_reject_bad_attributes() -> None:
