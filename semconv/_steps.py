@@ -109,6 +109,19 @@ class StepHandle:
             self.set_outputs(outputs)
         self._span.end()
 
+    def finish_failed(self, error: str, message: str, outputs: Any = None) -> None:
+        """End with ERROR status and `error.type` `error`: a failure the framework handled (it
+        returned `outputs` describing it) rather than raised."""
+        if self._ended:
+            return
+        try:
+            if self._span.is_recording():
+                self._span.set_status(Status(StatusCode.ERROR, message or error))
+                self._span.set_attribute(N.ERROR_TYPE, error)
+        except Exception:
+            report_failure("StepHandle.finish_failed")
+        self.finish(outputs)
+
     def fail(self, exc: BaseException) -> None:
         if self._ended:
             return

@@ -34,6 +34,9 @@ _TOOL_CALL_ID = "gen_ai.tool.call.id"
 _TOOL_DESCRIPTION = "gen_ai.tool.description"
 _TOOL_TYPE = "gen_ai.tool.type"
 _WORKFLOW_NAME = "gen_ai.workflow.name"
+# error.type of a tool whose exception LangChain turned into an error result for the model.
+_HANDLED_TOOL_ERROR = "tool_error"
+_MESSAGE_LENGTH = 1000  # of the span status description taken from that result
 _AGENT_NAME = "gen_ai.agent.name"
 _QUERY_TEXT = "gen_ai.retrieval.query.text"
 _CONVERSATION_ID = names.CONVERSATION_ID
@@ -109,7 +112,8 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
             # where the token is invalid; restoring the value is what detaching means there.
             otel_context.attach(run.previous or otel_context.Context())
 
-    def _close(self, run: _Run, exc: BaseException | None, outputs: Any = None) -> None:
+    def _close(self, run: _Run, exc: BaseException | None, outputs: Any = None,
+               handled: tuple[str, str] | None = None) -> None:
         self._restore(run)
         handle = run.handle
         if run.graph_type == _WORKFLOW and isinstance(handle, StepHandle):
@@ -120,18 +124,21 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
             handle.invocation.finish_reasons = ["error"]
         # GeneratorExit: the caller stopped a stream; LangGraph's control flow: not a failure either.
         if exc is None or isinstance(exc, GeneratorExit) or is_control_flow(exc):
-            if isinstance(handle, StepHandle):
+            if isinstance(handle, StepHandle) and handled is not None:
+                handle.finish_failed(*handled, outputs)
+            elif isinstance(handle, StepHandle):
                 handle.finish(outputs)
             else:
                 handle.finish()
         else:
             handle.fail(exc)
 
-    def _end(self, run_id: UUID, exc: BaseException | None, outputs: Any = None) -> None:
+    def _end(self, run_id: UUID, exc: BaseException | None, outputs: Any = None,
+             handled: tuple[str, str] | None = None) -> None:
         try:
             run = self._pop(run_id)
             if run is not None:
-                self._close(run, exc, outputs)
+                self._close(run, exc, outputs, handled)
         except Exception:
             report_failure("LangChain.end")
 
@@ -214,7 +221,12 @@ class TraceglassCallbackHandler(BaseCallbackHandler):
         run = self._runs.get(run_id)
         if run is not None and isinstance(run.handle, StepHandle) and run.handle.captures_content:
             run.handle.set_content(_TOOL_RESULT, tool_result(output))
-        self._end(run_id, None, output)
+        handled = None
+        if getattr(output, "status", None) == "error":
+            # The tool raised and LangChain handled it (handle_tool_error, handle_validation_error):
+            # the model gets the error as the tool's result; the call still failed.
+            handled = (_HANDLED_TOOL_ERROR, str(getattr(output, "content", ""))[:_MESSAGE_LENGTH])
+        self._end(run_id, None, output, handled)
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._end(run_id, error)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.tools import tool
+from langchain_core.tools import ToolException, tool
 from opentelemetry.trace import StatusCode
 from traceglass.instrumentors.langchain import LangChainInstrumentor
 from traceglass.instrumentors.openai import OpenAIInstrumentor
@@ -219,6 +219,31 @@ def test_tool_result_serialized_by_langchain_is_recorded_as_an_object(replay: An
     [span] = otel.spans()
     # An object, as gen_ai.tool.call.result expects; not a JSON string inside the JSON.
     assert json.loads(attrs(span)["gen_ai.tool.call.result"]) == {"name": "avocado", "calories": 240}
+
+
+@tool
+def flaky_lookup(name: str) -> str:
+    """Look a food up in a database that is down."""
+    raise ToolException(f"the food database is unavailable for {name}")
+
+
+flaky_lookup.handle_tool_error = True
+
+
+def test_a_tool_error_langchain_handled_is_still_a_failed_tool_call(otel: Any, instrument: Any) -> None:
+    _instrument(instrument, "langchain_only")
+
+    # handle_tool_error: the exception becomes the tool's result, which the model reads.
+    message = flaky_lookup.invoke({"name": "flaky_lookup", "args": {"name": "avocado"}, "id": "call_9",
+                                   "type": "tool_call"})
+
+    assert (message.status, message.content) == ("error", "the food database is unavailable for avocado")
+    [span] = otel.spans()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description == "the food database is unavailable for avocado"
+    a = attrs(span)
+    assert (a["error.type"], a["gen_ai.tool.call.id"]) == ("tool_error", "call_9")
+    assert json.loads(a["gen_ai.tool.call.result"]) == "the food database is unavailable for avocado"
 
 
 def test_failed_model_call_marks_the_span_and_its_parents(replay: Any, otel: Any, instrument: Any) -> None:
