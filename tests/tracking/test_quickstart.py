@@ -166,3 +166,35 @@ def test_a_multiprocessing_child_is_flushed_when_it_exits(
 
     traces = read_store(f"sqlite:///{tmp_path / 'tg' / 'traceglass.db'}")
     assert [t.info.experiment_name for t in traces] == ["child"] * 3
+
+
+@pytest.mark.parametrize("start_method", ["fork", "forkserver", "spawn"])
+def test_the_workers_of_a_pool_left_with_with_are_flushed(tmp_path: Path, start_method: str) -> None:
+    """`with Pool() as pool:` terminates its workers on leaving the block (SIGTERM): what they
+    recorded is flushed first, and they still end as terminated."""
+    env = clean_env(HOME=str(tmp_path / "user"), TRACEGLASS_HOME=str(tmp_path / "tg"), START_METHOD=start_method)
+    script = """
+        import multiprocessing
+        import os
+        import traceglass
+
+        traceglass.set_experiment("pool")
+
+        @traceglass.trace
+        def square(x):
+            return x * x
+
+        if __name__ == "__main__":
+            with multiprocessing.get_context(os.environ["START_METHOD"]).Pool(2) as pool:
+                assert pool.map(square, range(6)) == [0, 1, 4, 9, 16, 25]
+                workers = list(pool._pool)
+            for worker in workers:
+                worker.join(30)
+            print("exit codes", sorted({worker.exitcode for worker in workers}))
+    """
+
+    result = run_script(tmp_path, script, env)
+
+    assert "exit codes [-15]" in result.stdout  # terminated, as without traceglass
+    traces = read_store(f"sqlite:///{tmp_path / 'tg' / 'traceglass.db'}")
+    assert [(t.info.name, t.info.experiment_name) for t in traces] == [("square", "pool")] * 6
