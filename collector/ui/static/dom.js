@@ -38,6 +38,19 @@ export function relativeTime(ms) {
   return formatTime(ms);
 }
 
+// "5 min ago" as a <time> (its exact local time in the tooltip), kept current by refreshTimes().
+export function timeAgo(ms) {
+  return h("time", { datetime: new Date(ms).toISOString(), title: formatTime(ms), "data-ms": ms }, relativeTime(ms));
+}
+
+// Bring every timeAgo() under `root` up to date: "just now" must not stay so while nothing changes.
+export function refreshTimes(root) {
+  for (const time of root.querySelectorAll("time[data-ms]")) {
+    const text = relativeTime(Number(time.dataset.ms));
+    if (time.textContent !== text) time.textContent = text;
+  }
+}
+
 // A modal <dialog> with a form; resolves with the form's values, or null when cancelled.
 export function askDialog({ title, fields = [], confirm, danger = false, message }) {
   return new Promise((resolve) => {

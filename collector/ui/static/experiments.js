@@ -1,7 +1,7 @@
 // The experiments list: trace counts, last activity; create, rename, delete.
 
 import { ApiError } from "./api.js";
-import { askDialog, counted, formatTime, h, relativeTime } from "./dom.js";
+import { askDialog, counted, formatTime, h, refreshTimes, timeAgo } from "./dom.js";
 
 const POLL_MS = 5000;
 
@@ -36,8 +36,8 @@ export function mountExperiments(element, _state, app) {
     return h("tr", null,
       h("th", { scope: "row" }, link),
       h("td", { class: "tg-num" }, String(experiment.trace_count)),
-      h("td", null, experiment.last_activity_ms ? h("time", { title: formatTime(experiment.last_activity_ms) },
-        relativeTime(experiment.last_activity_ms)) : h("span", { class: "tg-muted" }, "no traces")),
+      h("td", null, experiment.last_activity_ms ? timeAgo(experiment.last_activity_ms)
+        : h("span", { class: "tg-muted" }, "no traces")),
       h("td", null, formatTime(experiment.created_ms)),
       h("td", { class: "tg-actions" },
         h("button", { type: "button", "aria-label": `Rename experiment ${experiment.name}`,
@@ -55,6 +55,8 @@ export function mountExperiments(element, _state, app) {
         signature = next;
         tbody.replaceChildren(...experiments.map(row));
         status.textContent = experiments.length ? counted(experiments.length, "experiment") : "No experiments yet: send traces, or create one.";
+      } else {
+        refreshTimes(tbody);
       }
     } catch (exc) {
       status.textContent = `Could not load the experiments: ${exc.message}`;

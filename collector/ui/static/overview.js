@@ -10,6 +10,7 @@ const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 640;
 const HEIGHT = 180;
 const PAD = { top: 10, right: 12, bottom: 26, left: 56 };
+const LABEL_CHAR_WIDTH = 7.2; // px, at most, of a character of an axis label (12px text)
 const COLORS = ["#2457c5", "#e8590c", "#15803d", "#7c3aed", "#0891b2", "#a16207", "#db2777", "#64748b"];
 const RANGES = [
   ["all", "All traces", null],
@@ -87,17 +88,25 @@ function pad(n) {
   return String(n).padStart(2, "0");
 }
 
+// Buckets of a day or more start at midnight UTC (the server aligns every bucket on a multiple of
+// its width): they are named by their UTC date, which the local date would put a day off.
+function utcDate(ms) {
+  const d = new Date(ms);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+}
+
 function formatBucket(ms, bucketMs) {
+  if (bucketMs >= 86_400_000) return `${utcDate(ms)} UTC`;
   const d = new Date(ms);
   const date = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-  if (bucketMs >= 86_400_000) return date;
   const time = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
   return bucketMs < 60_000 ? `${date} ${time}:${pad(d.getSeconds())}` : `${date} ${time}`;
 }
 
 function axisLabel(ms, bucketMs, spanMs) {
+  if (bucketMs >= 86_400_000) return utcDate(ms).slice(5);
   const d = new Date(ms);
-  if (bucketMs >= 86_400_000 || spanMs > 3 * 86_400_000) return `${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  if (spanMs > 3 * 86_400_000) return `${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
   const time = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
   if (spanMs > 86_400_000) return `${pad(d.getDate())} ${time}`;
   if (spanMs > 10 * 60_000) return time;
@@ -142,8 +151,10 @@ function frame({ title, description, buckets, bucketMs, yMax, yFormat, integer =
   const every = Math.max(1, Math.ceil(buckets.length / 6));
   buckets.forEach((bucket, i) => {
     if (i % every) return;
-    grid.append(svg("text", { x: x(i), y: HEIGHT - 8, "text-anchor": "start",
-      text: axisLabel(bucket.start_ms, bucketMs, spanMs) }));
+    const label = axisLabel(bucket.start_ms, bucketMs, spanMs);
+    // A label that would run past the chart's right edge (cut off) is left out.
+    if (x(i) + label.length * LABEL_CHAR_WIDTH > WIDTH) return;
+    grid.append(svg("text", { x: x(i), y: HEIGHT - 8, "text-anchor": "start", text: label }));
   });
   root.append(grid);
   return { root, x, y, band, innerH, base: y(0) };

@@ -57,6 +57,11 @@ function h(tag, props, ...children) {
   return el;
 }
 
+// A token count with its thousands separated: 1,234,567.
+export function formatCount(n) {
+  return n == null ? "–" : Number(n).toLocaleString("en-US");
+}
+
 // A trace's execution time is in whole milliseconds: 0 stands for anything shorter.
 export function formatTraceDuration(ms) {
   return ms === 0 ? "< 1 ms" : formatDuration(ms);
@@ -202,7 +207,7 @@ export function mountTraceView(element, trace, options = {}) {
 
   // -- header -------------------------------------------------------------------------------
   const tokens = info.input_tokens != null || info.output_tokens != null
-    ? `${info.input_tokens ?? "–"} in / ${info.output_tokens ?? "–"} out` : "–";
+    ? `${formatCount(info.input_tokens)} in / ${formatCount(info.output_tokens)} out` : "–";
   const idCode = h("code", { class: "tgv-id" }, info.trace_id || "");
   const copyButton = h("button", { type: "button", class: "tgv-copy", "aria-label": "Copy trace ID" }, "Copy");
   copyButton.addEventListener("click", () => copyText(info.trace_id || "", copyButton));
@@ -273,10 +278,11 @@ export function mountTraceView(element, trace, options = {}) {
       h("span", { class: `tgv-toggle${kids ? "" : " tgv-leaf"}`, "aria-hidden": "true", "data-toggle": "1" },
         kids ? (expanded ? "▾" : "▸") : ""),
       h("span", { class: `tgv-icon tgv-type-${cls}`, "aria-hidden": "true", title: type }, icon),
-      h("span", { class: "tgv-span-name" }, span.name),
+      h("span", { class: "tgv-span-name", title: span.name }, span.name),
       error ? h("span", { class: "tgv-error-mark", "aria-hidden": "true", title: "error" }, "!") : null,
       h("span", { class: "tgv-duration", "aria-hidden": "true" }, duration));
-    name.style.paddingLeft = `${4 + level * 14}px`;
+    // Deep trees stop indenting at 40% of the column: the name and duration keep their room.
+    name.style.paddingLeft = `min(${4 + level * 14}px, 40%)`;
     const bar = h("span", { class: `tgv-bar tgv-type-${cls}${error ? " tgv-bar-error" : ""}`, "aria-hidden": "true" });
     bar.style.left = `${((span.start_ns - t0) / total) * 100}%`;
     bar.style.width = `max(2px, ${(Math.max(span.end_ns - span.start_ns, 0) / total) * 100}%)`;
@@ -373,11 +379,17 @@ export function mountTraceView(element, trace, options = {}) {
   function chatOf(span) {
     const attrs = span.attributes || {};
     const parsed = {};
+    const unreadable = []; // recorded, but not a JSON list (malformed): said so, not left out unseen
+    const cut = new Set(span.truncated_attributes || []); // cut by the server: whole once fetched
     for (const key of ["system", "input", "output", "tools"]) {
       const value = parseJson(attrs[A[key]]);
       if (Array.isArray(value)) parsed[key] = value;
+      else if (key === "system" && typeof value === "string") parsed.system = [{ type: "text", content: value }];
+      else if (value != null && !cut.has(A[key])) unreadable.push(A[key]);
     }
-    return Object.keys(parsed).length ? parsed : null;
+    if (!Object.keys(parsed).length) return null;
+    if (unreadable.length) parsed.unreadable = unreadable;
+    return parsed;
   }
 
   function ioOf(span) {
@@ -548,13 +560,13 @@ export function mountTraceView(element, trace, options = {}) {
 // -- chat -----------------------------------------------------------------------------------
 
 function renderPart(part) {
-  if (part == null || typeof part !== "object") return h("div", { class: "tgv-text" }, String(part));
+  if (part == null || typeof part !== "object") return h("div", { class: "tgv-text", dir: "auto" }, String(part));
   switch (part.type) {
     case "text":
-      return h("div", { class: "tgv-text" }, String(part.content ?? ""));
+      return h("div", { class: "tgv-text", dir: "auto" }, String(part.content ?? ""));
     case "reasoning":
       return h("details", { class: "tgv-reasoning" }, h("summary", null, "Reasoning"),
-        h("div", { class: "tgv-text" }, String(part.content ?? "")));
+        h("div", { class: "tgv-text", dir: "auto" }, String(part.content ?? "")));
     case "tool_call":
       return h("div", { class: "tgv-toolcall" },
         h("div", { class: "tgv-toolcall-head" }, "Tool call ", h("code", null, String(part.name ?? "")),
@@ -604,6 +616,10 @@ function renderChat(chat) {
         h("code", null, String(tool.name ?? "")), tool.description ? ` — ${tool.description}` : "",
         tool.parameters ? h("pre", { class: "tgv-json" }, JSON.stringify(tool.parameters, null, 2)) : null)
         : h("li", null, h("pre", { class: "tgv-json" }, JSON.stringify(tool))))))));
+  }
+  if (chat.unreadable) {
+    parts.push(h("p", { class: "tgv-note" }, `Not a readable list of messages, so not shown here: ${chat.unreadable.join(", ")} `
+      + "(see Attributes for the value as recorded)."));
   }
   parts.push(list);
   return h("div", null, parts);

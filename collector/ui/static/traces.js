@@ -2,9 +2,9 @@
 // delete, the open trace) and the Overview tab.
 
 import { ApiError, MAX_VALUE_LENGTH, segment } from "./api.js";
-import { askDialog, counted, formatTime, h, relativeTime } from "./dom.js";
+import { askDialog, counted, h, refreshTimes, timeAgo } from "./dom.js";
 import { tagDialog } from "./tags.js";
-import { formatTraceDuration, mountTraceView, parseJson } from "./trace-view.js";
+import { formatCount, formatTraceDuration, mountTraceView, parseJson } from "./trace-view.js";
 
 const PAGE_SIZE = 50;
 const POLL_MS = 3000;
@@ -261,6 +261,8 @@ function mountTracesTab(element, initial, app) {
       if (next !== signature || !quiet) {
         signature = next;
         renderTable();
+      } else {
+        refreshTimes(tbody);
       }
     } catch (exc) {
       if (id !== requestId) return;
@@ -330,13 +332,15 @@ function mountTracesTab(element, initial, app) {
       }
       case "request": return previewCell(trace.request_preview, true);
       case "response": return previewCell(trace.response_preview, false);
-      case "name": return trace.name || "";
+      // Long names are cut to two lines (whole in the tooltip), as previews are.
+      case "name": return trace.name
+        ? h("span", { class: "tg-preview", dir: "auto", title: trace.name.slice(0, 1000) }, trace.name) : "";
       case "status": return h("span", { class: `tg-status tg-status-${trace.status.toLowerCase()}` }, trace.status);
       case "tokens":
         return trace.input_tokens == null && trace.output_tokens == null ? ""
-          : `${trace.input_tokens ?? "–"} / ${trace.output_tokens ?? "–"}`;
+          : `${formatCount(trace.input_tokens)} / ${formatCount(trace.output_tokens)}`;
       case "execution_time": return formatTraceDuration(trace.execution_time_ms);
-      case "request_time": return h("time", { title: formatTime(trace.timestamp_ms) }, relativeTime(trace.timestamp_ms));
+      case "request_time": return timeAgo(trace.timestamp_ms);
       case "session": return trace.session_id || "";
       case "user": return trace.user_id || "";
       case "tags":
@@ -348,7 +352,8 @@ function mountTracesTab(element, initial, app) {
 
   function previewCell(preview, wantLast) {
     const text = previewText(preview, wantLast);
-    return h("span", { class: "tg-preview", title: text.slice(0, 500) }, text.slice(0, 300));
+    // dir=auto: a right-to-left message reads right to left (its punctuation on the correct side).
+    return h("span", { class: "tg-preview", dir: "auto", title: text.slice(0, 500) }, text.slice(0, 300));
   }
 
   function renderTable() {
