@@ -275,6 +275,11 @@ class IngestQueue:
             except _TRANSIENT:
                 prepared = None  # prepared under ids that may be stale by the time the database is back
                 raise
+            except sa_exc.IntegrityError:
+                # Prepared with the id of an experiment deleted since (by another process): written
+                # here, where the store prepares the batch again with fresh ids, not span by span.
+                prepared = None
+                return self._store.write_spans(records, default_experiment=first.default_experiment)
 
         try:
             self._retrying(write, len(records), "spans")

@@ -181,14 +181,32 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _int(value: Any) -> int | None:
+# A span's token count is counted up to 2**31 - 1 (far beyond any model's context): a trace's sums
+# (of at most 2**31 - 1 spans) and its total then always fit a 64-bit integer. A larger count is
+# garbage that would make every write of its trace fail ("integer overflow"): it is kept in the
+# span's attributes, not counted.
+_MAX_TOKENS = 2**31 - 1
+# The database's integers: OTLP times are unsigned 64-bit, its counts and flags unsigned 32-bit.
+_INT64_MAX = 2**63 - 1
+_INT32_MAX = 2**31 - 1
+
+
+def _tokens(value: Any) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value == value and abs(value) < 2**63:
+        return value if -_MAX_TOKENS <= value <= _MAX_TOKENS else None
+    if isinstance(value, float) and -_MAX_TOKENS <= value <= _MAX_TOKENS:  # NaN compares false
         return int(value)
     return None
+
+
+def _time(value: int) -> int:
+    return min(max(value, 0), _INT64_MAX)
+
+
+def _count(value: int) -> int:
+    return min(max(value, 0), _INT32_MAX)
 
 
 class SpanRows:
@@ -252,20 +270,32 @@ class SpanRows:
 
         scope_attributes = record.scope_attributes
         parent = record.parent_span_id or None  # OTLP writes a root's parent as ""
+        start, end = record.start_ns, record.end_ns
+        if not (0 <= start <= _INT64_MAX and 0 <= end <= _INT64_MAX):
+            start, end = _time(start), _time(end)
+        flags = record.flags
+        attributes_dropped = record.dropped_attributes_count
+        events_dropped = record.dropped_events_count
+        links_dropped = record.dropped_links_count
+        if not 0 <= ((flags or 0) | attributes_dropped | events_dropped | links_dropped) <= _INT32_MAX:
+            flags = None if flags is None else flags & _INT32_MAX  # the low bits are the ones defined
+            attributes_dropped = _count(attributes_dropped)
+            events_dropped = _count(events_dropped)
+            links_dropped = _count(links_dropped)
         self.row = (
             record.trace_id,
             record.span_id,
             parent,
             record.name,
             record.kind,
-            record.start_ns,
-            record.end_ns,
+            start,
+            end,
             record.status_code,
             record.status_message,
             span_type,
             experiment_id,
-            _int(get(N.USAGE_INPUT_TOKENS)),
-            _int(get(N.USAGE_OUTPUT_TOKENS)),
+            _tokens(get(N.USAGE_INPUT_TOKENS)),
+            _tokens(get(N.USAGE_OUTPUT_TOKENS)),
             dumps(attrs),
             _events_json(record) if record.events else "[]",
             _links_json(record) if record.links else "[]",
@@ -275,10 +305,10 @@ class SpanRows:
             record.scope_schema_url,
             None if scope_attributes is None else dumps(_as_dict(scope_attributes)),
             record.trace_state,
-            record.flags,
-            record.dropped_attributes_count,
-            record.dropped_events_count,
-            record.dropped_links_count,
+            flags,
+            attributes_dropped,
+            events_dropped,
+            links_dropped,
             content,
         )
         self.attributes = indexed

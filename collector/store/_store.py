@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
@@ -40,11 +40,15 @@ from ._tables import (
     trace_tags,
     traces,
 )
-from ._writer import PreparedSpans, SpanWriter
+from ._writer import PG_TRACE_LOCK, PreparedSpans, SpanWriter, trace_lock_key
 
 __all__ = ["Store"]
 
 _CHUNK = 500
+_SET_TAG = text(
+    "INSERT INTO trace_tags (trace_id, key, value) VALUES (:trace_id, :key, :value) "
+    "ON CONFLICT (trace_id, key) DO UPDATE SET value = excluded.value"
+)
 _NAME_LENGTH = N.EXPERIMENT_NAME_LENGTH
 
 
@@ -201,6 +205,13 @@ class Store:
             # Its traces' spans, and its spans in other experiments' traces.
             doomed = or_(spans.c.trace_id.in_(trace_ids), spans.c.experiment_id == experiment_id)
             _delete_spans(conn, doomed)
+            if conn.dialect.name == "postgresql":
+                # Writers are not serialised with this transaction as they are on SQLite: spans
+                # they committed meanwhile would outlive their trace row (deleted below by
+                # cascade). Wait for the writers that touched traces, keep others out until the
+                # commit, and delete what they added (the spans of the experiment's traces).
+                conn.execute(text("LOCK TABLE traces IN SHARE ROW EXCLUSIVE MODE"))
+                _delete_spans(conn, spans.c.trace_id.in_(trace_ids))
             # traces, tags and metadata follow by ON DELETE CASCADE.
             result = conn.execute(delete(experiments).where(experiments.c.experiment_id == experiment_id))
         self._writer.forget_experiments()
@@ -302,14 +313,15 @@ class Store:
         if not isinstance(value, str):
             raise TypeError(f"tag value must be a str, not {type(value).__name__}")
         _check_no_nul(value, "tag value")
-        with self._write() as conn, conn.begin():
-            if conn.execute(select(traces.c.trace_id).where(traces.c.trace_id == trace_id)).first() is None:
-                raise StoreError(f"No trace with id {trace_id!r}")
-            updated = conn.execute(
-                update(trace_tags).where(trace_tags.c.trace_id == trace_id, trace_tags.c.key == key).values(value=value)
-            )
-            if updated.rowcount == 0:
-                conn.execute(insert(trace_tags).values(trace_id=trace_id, key=key, value=value))
+        try:
+            with self._write() as conn, conn.begin():
+                if conn.execute(select(traces.c.trace_id).where(traces.c.trace_id == trace_id)).first() is None:
+                    raise StoreError(f"No trace with id {trace_id!r}")
+                # One statement: a batch of the trace's spans adding the same tag meanwhile (on
+                # PostgreSQL, where writers are not serialised) is overwritten, not a conflict.
+                conn.execute(_SET_TAG, {"trace_id": trace_id, "key": key, "value": value})
+        except IntegrityError:  # the trace was deleted meanwhile
+            raise StoreError(f"No trace with id {trace_id!r}") from None
 
     def delete_trace_tag(self, trace_id: str, key: str) -> None:
         """Remove a tag of a trace (nothing happens if it has no such tag)."""
@@ -321,6 +333,10 @@ class Store:
         ids = sorted(set(trace_ids))
         deleted = 0
         with self._write() as conn, conn.begin():
+            if conn.dialect.name == "postgresql" and ids:
+                # The writers' locks on these traces (see _writer): a batch of their spans being
+                # written is either deleted with them or written after, never half of each.
+                conn.execute(PG_TRACE_LOCK, {"keys": sorted({trace_lock_key(trace_id) for trace_id in ids})})
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
                 _delete_spans(conn, spans.c.trace_id.in_(chunk))
@@ -389,6 +405,13 @@ _KEYS = _KEYS.union_all(
 
 def _delete_spans(conn: Connection, which: ColumnElement[bool]) -> None:
     # span_attributes has no foreign key to cascade from (see _tables): its rows go first.
+    if conn.dialect.name == "postgresql":
+        # One statement, so one snapshot: spans a writer commits meanwhile are either deleted
+        # with their attribute rows or left with them (two statements would see them only in the
+        # second, and leave their attribute rows behind).
+        gone = delete(spans).where(which).returning(spans.c.id).cte("gone")
+        conn.execute(delete(span_attributes).where(span_attributes.c.span_pk.in_(select(gone.c.id))))
+        return
     conn.execute(delete(span_attributes).where(attribute_rows_of(which, conn.dialect.name)))
     conn.execute(delete(spans).where(which))
 

@@ -28,7 +28,7 @@ from ._engine import WRITE
 from ._records import SpanRecord
 from ._rows import SPAN_COLUMNS, SpanRows, experiment_name, resource_key
 
-__all__ = ["PreparedSpans", "SpanWriter"]
+__all__ = ["PG_TRACE_LOCK", "PreparedSpans", "SpanWriter", "trace_lock_key"]
 
 _ATTRIBUTE_COLUMNS = ("span_pk", "trace_id", "key", "value", "value_number")
 _VALUE = operator.itemgetter(3)  # of a PreparedSpans.attribute_rows() row
@@ -92,7 +92,7 @@ _METADATA = text(
 _EXISTING = text("SELECT trace_id, span_id FROM spans WHERE trace_id IN :trace_ids").bindparams(
     bindparam("trace_ids", expanding=True)
 )
-_PG_LOCK = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
+PG_TRACE_LOCK = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
 _PG_IDS = text("SELECT nextval('spans_id_seq') FROM generate_series(1, :n)")
 _SQLITE_MAX_ID = text("SELECT COALESCE(MAX(id), 0) FROM spans")
 _SQLITE_INDEX_TEXT = text(
@@ -105,7 +105,8 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
-def _lock_key(trace_id: str) -> int:
+def trace_lock_key(trace_id: str) -> int:
+    """The key of a trace's transaction-scoped advisory lock on PostgreSQL."""
     # 60 bits of the (random, hex) trace id: a signed bigint, spread evenly.
     try:
         return int(trace_id[:15], 16)
@@ -287,7 +288,7 @@ class SpanWriter:
         trace_ids = sorted({row[1] for row in span_rows})
         with self._engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
             if self._postgres:
-                conn.execute(_PG_LOCK, {"keys": sorted({_lock_key(trace_id) for trace_id in trace_ids})})
+                conn.execute(PG_TRACE_LOCK, {"keys": sorted({trace_lock_key(trace_id) for trace_id in trace_ids})})
             stored: set[tuple[str, str]] = set()  # spans of the batch's traces already in the store
             for chunk in _chunks(trace_ids):
                 stored.update((tid, sid) for tid, sid in conn.execute(_EXISTING, {"trace_ids": chunk}))
