@@ -209,6 +209,24 @@ def _count(value: int) -> int:
     return min(max(value, 0), _INT32_MAX)
 
 
+# JSON written with ASCII escapes (Python's json.dumps by default, as other instrumentations
+# write their messages): "\u05e9\u05dc\u05d5\u05dd" must be found by searching for what it says.
+_UNICODE_ESCAPE = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|\\u([0-9a-f]{4})", re.IGNORECASE)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    high, low, single = match.groups()
+    if single is None:
+        return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00))
+    code = int(single, 16)
+    return match.group() if 0xD800 <= code <= 0xDFFF else chr(code)  # a lone surrogate stays escaped
+
+
+def _unescaped(text: str) -> str:
+    """`text` (the searchable text of a span) with JSON's \\uXXXX escapes read as characters."""
+    return _UNICODE_ESCAPE.sub(_unescape, text)
+
+
 class SpanRows:
     """Everything the store writes for one span, minus the ids it assigns at insert time."""
 
@@ -253,6 +271,8 @@ class SpanRows:
             if value is not None:
                 parts.append(_text(value))
         content = "\n".join(parts)
+        if "\\u" in content:
+            content = _unescaped(content)
         if len(content) > TEXT_LENGTH:
             content = content[:TEXT_LENGTH]
         # trace.text ignores case, and SQLite's LIKE folds ASCII letters only: text with other

@@ -5,6 +5,7 @@ on SQLite and on PostgreSQL)."""
 from __future__ import annotations
 
 import base64
+import json
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -281,6 +282,19 @@ def test_full_text_ignores_the_case_of_every_alphabet(store: Store) -> None:
         assert ids(store, f"trace.text ILIKE '{pattern}'") == ["f"], pattern
     for pattern in ("%москва%", "%москва%".upper(), "%столица россии%"):
         assert ids(store, f"trace.text LIKE '{pattern}'") == ["9"], pattern
+
+
+def test_full_text_finds_what_json_wrote_as_ascii_escapes(store: Store) -> None:
+    # Python's json.dumps (as other instrumentations write their messages) escapes every
+    # non-ASCII character: the text is still found by what it says, in any case.
+    messages = json.dumps([{"role": "user", "parts": [{"type": "text", "content": "שלום, Ünïcode 👋 日本"}]}])
+    assert "\\u05e9" in messages
+    store.write_spans([_span("f", "f1", "chat", 5000, 5010, attributes={N.INPUT_MESSAGES: messages})])
+    for pattern in ("%שלום%", "%ünïcode%", "%ÜNÏCODE%", "%👋 日本%"):
+        assert ids(store, f"trace.text LIKE '{pattern}'") == ["f"], pattern
+    # The attribute itself is kept as it was written.
+    [span] = store.get_trace("f".ljust(32, "0")).spans
+    assert span.attributes[N.INPUT_MESSAGES] == messages
 
 
 def test_full_text_written_in_its_own_case_is_still_found_as_written(store: Store) -> None:
