@@ -556,15 +556,20 @@ def test_a_refused_filter_is_not_sent_again_by_the_polling(page: Any, loaded: Lo
     expect(page.get_by_role("table", name="Traces").locator("tbody tr")).to_have_count(6)
 
 
-def test_a_later_page_emptied_by_deletion_does_not_claim_the_experiment_is_empty(page: Any, loaded: Loaded) -> None:
+def experiment_of_two_pages(loaded: Loaded, name: str) -> str:
+    """The address of a new experiment `name` holding 51 traces: one more than a page."""
     for i in range(51):
-        with loaded.sender.span(f"paged {i}", i * 10, i * 10 + 5, "paged"):
+        with loaded.sender.span(f"{name} {i}", i * 10, i * 10 + 5, name):
             pass
     loaded.sender.flush()
     assert loaded.server.store is not None
-    experiment = loaded.server.store.get_experiment_by_name("paged")
+    experiment = loaded.server.store.get_experiment_by_name(name)
     assert experiment is not None
-    page.goto(f"{loaded.base}/?experiment={experiment.experiment_id}")
+    return f"{loaded.base}/?experiment={experiment.experiment_id}"
+
+
+def test_a_later_page_emptied_by_deletion_does_not_claim_the_experiment_is_empty(page: Any, loaded: Loaded) -> None:
+    page.goto(experiment_of_two_pages(loaded, "paged"))
     table = page.get_by_role("table", name="Traces")
     rows = table.locator("tbody tr")
     expect(rows).to_have_count(50)
@@ -580,14 +585,7 @@ def test_a_later_page_emptied_by_deletion_does_not_claim_the_experiment_is_empty
 
 
 def test_the_page_lives_in_the_url_for_back_reload_and_links(page: Any, loaded: Loaded, watch: Watch) -> None:
-    for i in range(51):
-        with loaded.sender.span(f"linked {i}", i * 10, i * 10 + 5, "linked"):
-            pass
-    loaded.sender.flush()
-    assert loaded.server.store is not None
-    experiment = loaded.server.store.get_experiment_by_name("linked")
-    assert experiment is not None
-    first_url = f"{loaded.base}/?experiment={experiment.experiment_id}"
+    first_url = experiment_of_two_pages(loaded, "linked")
     page.goto(first_url)
     rows = page.get_by_role("table", name="Traces").locator("tbody tr")
     expect(rows).to_have_count(50)
