@@ -307,6 +307,16 @@ def test_full_text_written_in_its_own_case_is_still_found_as_written(store: Stor
     assert ids(store, "trace.text LIKE '%über%'") == (["f"] if store.engine.dialect.name == "postgresql" else [])
 
 
+def test_a_filter_of_many_span_and_text_conditions_plans_in_the_order_written(store: Store) -> None:
+    # Fifty semi-joins: PostgreSQL would weigh their orders for seconds; past eight they are
+    # joined cheapest first, as search_statement writes them. The answer is the same.
+    conditions = ["span.name != 'zz'", "trace.text LIKE '%chat%'", "tag.env != 'x'", "span.type = 'CHAT_MODEL'"]
+    many = " AND ".join(conditions[i % len(conditions)] for i in range(MAX_CONDITIONS))
+    assert ids(store, many) == ids(store, " AND ".join(conditions)) == []  # no trace is tagged env
+    chat = " AND ".join(["span.name != 'zz'", "trace.text LIKE '%chat%'", "span.type = 'CHAT_MODEL'"] * 16)
+    assert [info.trace_id[0] for info in store.search_traces(filter_string=chat).traces] == list("cba")
+
+
 def test_the_longest_filter_runs_on_both_databases(store: Store) -> None:
     # As many values as a filter may hold, each bound twice or more (a number as '5' and '5.0',
     # SQLite's set and probe): within both databases' limits on bound parameters.
