@@ -139,9 +139,24 @@ def _post_run_cell(*_result: Any) -> None:
     if not trace_ids or not _enabled:
         return
     try:
+        if not _readable_here():
+            return
         _display(trace_ids)
     except Exception:
         semconv.report_failure("displaying traces in the notebook")
+
+
+def _readable_here() -> bool:
+    """Whether traces go where this process can read them back: a store or a traceglass server, or
+    OpenTelemetry exporters among which is `traceglass` (the local store's). Looking for them in the
+    local store otherwise would create one, in a directory the user never chose to write to."""
+    from traceglass._env import TrackingEnv
+    from traceglass._tracking import resolve_destination
+
+    if resolve_destination().kind != "otel":
+        return True
+    names = TrackingEnv.resolve().otel.exporter_names("traces") or []
+    return "traceglass" in (name.lower() for name in names)
 
 
 def _display(trace_ids: list[str]) -> None:

@@ -87,6 +87,7 @@ def create(name: str, tracking_uri: str | None) -> None:
 @_TRACKING_URI
 def rename(experiment_id: int, new_name: str, tracking_uri: str | None) -> None:
     """Rename the experiment with id EXPERIMENT_ID to NEW_NAME."""
+    _check_id(experiment_id)
     experiment = _run(lambda: _backend(tracking_uri).rename_experiment(experiment_id, new_name))
     click.echo(f"Experiment {experiment.experiment_id} is now {experiment.name!r}.")
 
@@ -97,10 +98,19 @@ def rename(experiment_id: int, new_name: str, tracking_uri: str | None) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def delete(experiment_id: int, tracking_uri: str | None, yes: bool) -> None:
     """Delete the experiment with id EXPERIMENT_ID and all its traces."""
+    _check_id(experiment_id)
     if not yes:
         click.confirm(f"Delete experiment {experiment_id} and all its traces?", abort=True)
     _run(lambda: _backend(tracking_uri).delete_experiment(experiment_id))
     click.echo(f"Deleted experiment {experiment_id}.")
+
+
+def _check_id(experiment_id: int) -> None:
+    # Ids are 64-bit integers: a larger number names no experiment (SQLite would raise OverflowError).
+    if not -(2**63) <= experiment_id < 2**63:
+        from traceglass.cli import _CommandError
+
+        raise _CommandError(f"No experiment with id {experiment_id}", exit_code=1)
 
 
 def _time(ms: int) -> str:

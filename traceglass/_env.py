@@ -194,16 +194,20 @@ class Settings:
         provider_name_env: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
-        env = os.environ if environ is None else environ
+        environment = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:  # a blank variable reads as unset, as for the OTEL_* ones
+            return environment.get(name, "").strip() or None
+
         if capture_content is not None:
             capture = CaptureMode.parse(capture_content, "capture_content")
         else:
-            capture = CaptureMode.parse(env.get(CAPTURE_MESSAGE_CONTENT, ""), CAPTURE_MESSAGE_CONTENT)
+            capture = CaptureMode.parse(get(CAPTURE_MESSAGE_CONTENT) or "", CAPTURE_MESSAGE_CONTENT)
         if emit_event is None:
-            raw = env.get(EMIT_EVENT)
+            raw = get(EMIT_EVENT)
             emit_event = capture.on_event if raw is None else parse_bool(raw, EMIT_EVENT, capture.on_event)
         if max_content_length is None:
-            raw = env.get(MAX_CONTENT_LENGTH)
+            raw = get(MAX_CONTENT_LENGTH)
             max_content_length = _DEFAULT_MAX_CONTENT_LENGTH
             if raw is not None:
                 try:
@@ -212,10 +216,10 @@ class Settings:
                     _warn("%s has value %r; not an integer. Using %d.",
                           MAX_CONTENT_LENGTH, raw, _DEFAULT_MAX_CONTENT_LENGTH)
         if full_tool_definitions is None:
-            raw = env.get(FULL_TOOL_DEFINITIONS)
+            raw = get(FULL_TOOL_DEFINITIONS)
             full_tool_definitions = False if raw is None else parse_bool(raw, FULL_TOOL_DEFINITIONS, False)
         if provider_name is None and provider_name_env is not None:
-            provider_name = env.get(provider_name_env, "").strip() or None
+            provider_name = get(provider_name_env)
         return cls(capture=capture, emit_event=emit_event, max_content_length=max(0, max_content_length),
                    full_tool_definitions=full_tool_definitions, provider_name=provider_name)
 
@@ -294,7 +298,20 @@ class TrackingEnv:
         otel = OtelExportEnv(**{
             field.name: get("OTEL_" + _OTEL_SUFFIX[field.name]) for field in dataclasses.fields(OtelExportEnv)
         })
-        return cls(tracking_uri=get(TRACKING_URI), experiment=get(EXPERIMENT), home=get(HOME), otel=otel)
+        return cls(tracking_uri=get(TRACKING_URI), experiment=_experiment(get(EXPERIMENT)), home=get(HOME),
+                   otel=otel)
+
+
+_EXPERIMENT_NAME_LENGTH = 256  # the longest name a store holds (semconv.names.EXPERIMENT_NAME_LENGTH)
+
+
+def _experiment(name: str | None) -> str | None:
+    """TRACEGLASS_EXPERIMENT, or None (the default, "Default") when no store could hold it."""
+    if name is not None and len(name) > _EXPERIMENT_NAME_LENGTH:
+        _warn("%s is longer than %d characters; it is ignored: traces go to the experiment \"Default\".",
+              EXPERIMENT, _EXPERIMENT_NAME_LENGTH)
+        return None
+    return name
 
 
 # OtelExportEnv field -> variable name after "OTEL_".

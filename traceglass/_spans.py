@@ -116,6 +116,13 @@ class LiveSpan:
             semconv.report_failure("LiveSpan.set_json")
 
 
+def _span_name(name: Any) -> str:
+    # OpenTelemetry takes any object as a name, and exporters then fail on the whole batch.
+    if isinstance(name, str):
+        return name
+    return "span" if name is None else str(name)
+
+
 def _status(status: Status | StatusCode | str) -> Status:
     if isinstance(status, Status):
         return status
@@ -148,7 +155,7 @@ class SpanContextManager:
     __slots__ = ("_args", "_live", "_token")
 
     def __init__(self, name: str, span_type: str | None, attributes: Mapping[str, Any] | None) -> None:
-        self._args = (name, span_type, attributes)
+        self._args = (_span_name(name), span_type, attributes)
         self._live: LiveSpan | None = None
         self._token: object | None = None
 
@@ -210,6 +217,7 @@ def start_span_no_context(
     the session/user ids of its LiveSpan parent, else those of the current context.
     """
     try:
+        name = _span_name(name)
         if parent is None:
             live = open_span(name, span_type, attributes, otel_context.Context(), semconv.trace_attributes())
         elif isinstance(parent, LiveSpan):

@@ -59,16 +59,32 @@ def trace(
 def _decorate(func: Any, name: str | None, span_type: str | None, attributes: Mapping[str, Any] | None) -> Any:
     if isinstance(func, (classmethod, staticmethod)):
         return type(func)(_decorate(func.__func__, name, span_type, attributes))
-    meta = _Meta(func, name or func.__qualname__, span_type, dict(attributes) if attributes else None)
-    if inspect.isasyncgenfunction(func):
+    if isinstance(func, property):  # @trace above @property: the getter is what runs
+        getter = _decorate(func.fget, name, span_type, attributes) if func.fget is not None else None
+        return func.getter(getter) if getter is not None else func
+    # An object with __call__ (not a function, method or partial): its __call__ says what kind it is.
+    kind = func
+    if callable(func) and not isinstance(func, (type, functools.partial)) and not inspect.isroutine(func):
+        kind = getattr(func, "__call__", func)  # noqa: B004
+    label = None if name is None else str(name)
+    meta = _Meta(func, label or _name_of(func), span_type, dict(attributes) if attributes else None)
+    if inspect.isasyncgenfunction(kind):
         wrapper: Callable[..., Any] = _async_gen_wrapper(func, meta)
-    elif inspect.isgeneratorfunction(func):
+    elif inspect.isgeneratorfunction(kind):
         wrapper = _gen_wrapper(func, meta)
-    elif inspect.iscoroutinefunction(func):
+    elif inspect.iscoroutinefunction(kind):
         wrapper = _async_wrapper(func, meta)
     else:
         wrapper = _sync_wrapper(func, meta)
     return functools.wraps(func)(wrapper)
+
+
+def _name_of(func: Any) -> str:
+    """The span name of a callable: its __qualname__; a partial's function's; an object's class's."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
+    return name if isinstance(name, str) else type(func).__qualname__
 
 
 class _Meta:

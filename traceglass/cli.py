@@ -104,6 +104,10 @@ def export(experiments: tuple[str, ...], filter_string: str | None, order_by: tu
                 continue
             output_file.write(json.dumps(trace.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n")
             count += 1
+    if not count:
+        # The file opens at the first write (a bad filter leaves an existing file alone); with nothing
+        # to write it is still created, or emptied, as "0 trace(s) written" says.
+        output_file.write("")
     if getattr(output_file, "name", "-") not in ("-", "<stdout>"):
         click.echo(f"{count} trace(s) written to {output_file.name}", err=True)
 
