@@ -2,6 +2,12 @@
 
 Each provider declares one `_TARGETS` tuple of `Target`s; `instrument()` and `uninstrument()`
 both iterate it, so nothing is wrapped that is not also restored.
+
+Each target keeps one `_Relay` for the life of the process, installed as the wrapper every time it
+is instrumented. A wrapper the app took hold of (`from ollama import chat`, a client's
+`with_raw_response`) therefore calls straight through once uninstrumented, and traces again, with
+the new settings, when instrumented again: autolog() re-instruments that way under
+opentelemetry-instrument, or when called twice.
 """
 
 from __future__ import annotations
@@ -23,6 +29,21 @@ from traceglass._version import __version__
 __all__ = ["GenAIInstrumentor", "Target"]
 
 _log = logging.getLogger("traceglass")
+
+
+class _Relay:
+    """The wrapt wrapper of one target: the current instrumentation's wrapper, or a plain call."""
+
+    __slots__ = ("current",)
+
+    def __init__(self) -> None:
+        self.current: Any = None
+
+    def __call__(self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        current = self.current
+        if current is None:
+            return wrapped(*args, **kwargs)
+        return current(wrapped, instance, args, kwargs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +84,7 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     _instruments: Sequence[str] = ()
     _targets: Sequence[Target] = ()
     _provider_name_env: str | None = None  # the variable that overrides gen_ai.provider.name
+    _relays: dict[tuple[str, str], _Relay]  # per target, kept across uninstrument() (see _Relay)
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return self._instruments
@@ -93,19 +115,24 @@ class GenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             meter_provider=kwargs.get("meter_provider"),
             logger_provider=kwargs.get("logger_provider"),
         )
+        relays = self.__dict__.setdefault("_relays", {})
         for target in self._targets:
             if target.owner() is None:
                 _log.debug("traceglass: %s.%s not found in this SDK version; skipped",
                            target.module, target.method)
                 continue
             make = async_wrapper if target.is_async else sync_wrapper
-            wrap_function_wrapper(target.module, target.method, make(self.telemetry, target.adapter(settings)))
+            relay = relays.setdefault((target.module, target.method), _Relay())
+            relay.current = make(self.telemetry, target.adapter(settings))
+            wrap_function_wrapper(target.module, target.method, relay)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         telemetry = getattr(self, "telemetry", None)
         if telemetry is not None:
-            # A wrapper the app still holds (a method bound while instrumented) stops tracing too.
             telemetry.active = False
+        # A wrapper the app still holds (a method bound while instrumented) stops tracing too.
+        for relay in self.__dict__.get("_relays", {}).values():
+            relay.current = None
         for target in self._targets:
             found = target.owner()
             if found is not None:

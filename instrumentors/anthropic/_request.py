@@ -11,6 +11,8 @@ ThinkingConfigParam, OutputConfigParam. Response content blocks have the same sh
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from traceglass.semconv import (
@@ -34,7 +36,11 @@ from traceglass.semconv import names as N
 
 from .._stainless import field, given, reusable
 
-__all__ = ["block_part", "blocks_parts", "endpoint_of", "messages_invocation"]
+__all__ = ["RESPONSE_SERVICE_TIER", "block_part", "blocks_parts", "endpoint_of", "messages_invocation"]
+
+# What the SDK's own span records of the service tier (its names): ours replaces that span.
+REQUEST_SERVICE_TIER = "anthropic.request.service_tier"
+RESPONSE_SERVICE_TIER = "anthropic.response.service_tier"
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
@@ -78,6 +84,17 @@ def endpoint_of(resource: Any) -> tuple[str, str | None, int | None]:
     return _provider(client), host, port
 
 
+def _conversation_id(resource: Any) -> str | None:
+    """The conversation the client's `open_telemetry` option names, as the SDK's own span records it.
+
+    The SDK documents `client.with_options(open_telemetry={..., "conversation_id": ...})` for this;
+    `_open_telemetry` is that option, resolved when the client (or the copy) was made.
+    """
+    options = getattr(getattr(resource, "_client", None), "_open_telemetry", None)
+    conversation = options.get("conversation_id") if isinstance(options, dict) else None
+    return conversation if isinstance(conversation, str) and conversation else None
+
+
 def _number(value: Any) -> Any:
     value = given(value)
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
@@ -109,7 +126,11 @@ def messages_invocation(instance: Any, kwargs: dict[str, Any], content: bool) ->
         server_port=port, stream=bool(given(kwargs.get("stream"))),
         temperature=_number(param("temperature")), top_p=_number(param("top_p")), top_k=_int(param("top_k")),
         max_tokens=_int(param("max_tokens")),
+        conversation_id=_conversation_id(instance),
     )
+    tier = _str(param("service_tier"))
+    if tier is not None:
+        inv.start_attributes[REQUEST_SERVICE_TIER] = tier
     stop = param("stop_sequences")
     if isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
         inv.stop_sequences = list(stop)
@@ -207,6 +228,11 @@ def _source_part(source: Any, modality: str) -> MessagePart | None:
     kind = field(source, "type")
     if kind == "base64":
         data = field(source, "data")
+        if isinstance(data, os.PathLike):
+            # The SDK reads and encodes the file itself: record where it is rather than read it again.
+            uri = _file_uri(data)
+            return UriPart(modality, uri, _str(field(source, "media_type"))) if uri else None
+        # A binary file object is the SDK's to read: reading it here would leave it empty.
         return BlobPart(modality, data, _str(field(source, "media_type"))) if isinstance(data, str) else None
     if kind == "url":
         url = field(source, "url")
@@ -219,6 +245,13 @@ def _source_part(source: Any, modality: str) -> MessagePart | None:
         if isinstance(data, str):
             return BlobPart(modality, data.encode("utf-8"), _str(field(source, "media_type")) or "text/plain")
     return None
+
+
+def _file_uri(path: os.PathLike[Any]) -> str | None:
+    try:
+        return Path(path).absolute().as_uri()
+    except (TypeError, ValueError):  # a bytes path
+        return None
 
 
 def _tool_definitions(tools: Any) -> list[ToolDefinition]:

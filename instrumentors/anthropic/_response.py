@@ -3,7 +3,8 @@
 SDK types read (anthropic 2.x): anthropic.types.Message (and ParsedMessage, BetaMessage,
 ParsedBetaMessage): id, model, role, content[], stop_reason, usage; anthropic.types.Usage and
 MessageDeltaUsage: input_tokens (without cached tokens), output_tokens (with thinking tokens),
-cache_read_input_tokens, cache_creation_input_tokens, output_tokens_details.thinking_tokens.
+cache_read_input_tokens, cache_creation_input_tokens, output_tokens_details.thinking_tokens, and
+(Usage only) service_tier.
 A with_raw_response body is read as the same JSON, as a dict. Any field may be missing, null or
 of another type (the SDK does not validate responses); every read tolerates that.
 """
@@ -15,9 +16,9 @@ from typing import Any
 from traceglass.semconv import Invocation, OutputMessage, Usage
 
 from .._stainless import field
-from ._request import blocks_parts
+from ._request import RESPONSE_SERVICE_TIER, blocks_parts
 
-__all__ = ["apply_message", "finish_reason", "message_usage"]
+__all__ = ["apply_message", "apply_service_tier", "finish_reason", "message_usage"]
 
 # stop_reason → the conventions' FinishReason; others (pause_turn, new ones) pass through.
 _FINISH_REASONS = {
@@ -56,13 +57,22 @@ def message_usage(usage: Any) -> Usage | None:
     )
 
 
+def apply_service_tier(inv: Invocation, usage: Any) -> None:
+    """The tier that served the request (usage.service_tier: "standard", "priority", "batch")."""
+    tier = _str(field(usage, "service_tier"))
+    if tier:
+        inv.attributes[RESPONSE_SERVICE_TIER] = tier
+
+
 def apply_message(inv: Invocation, message: Any, content: bool) -> None:
     """A whole Message: the result of create/parse, or a raw response's JSON body."""
     inv.response_id = _str(field(message, "id"))
     inv.response_model = _str(field(message, "model"))
     finish = finish_reason(field(message, "stop_reason"))
     inv.finish_reasons = [finish]
-    inv.usage = message_usage(field(message, "usage"))
+    usage = field(message, "usage")
+    inv.usage = message_usage(usage)
+    apply_service_tier(inv, usage)
     if content:
         role = field(message, "role")
         inv.output_messages = [OutputMessage(role if isinstance(role, str) else "assistant",

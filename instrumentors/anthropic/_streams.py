@@ -1,7 +1,7 @@
 """The accumulator of a Messages stream: each raw event is added as it passes, the sum applied once.
 
 SDK types read (anthropic 2.x): anthropic.types.RawMessageStreamEvent (and BetaRawMessageStreamEvent):
-message_start (message: id, model, role, usage), content_block_start (index, content_block),
+message_start (message: id, model, role, usage with service_tier), content_block_start (index, content_block),
 content_block_delta (index, delta: text_delta.text, input_json_delta.partial_json,
 thinking_delta.thinking; signature_delta and citations_delta carry nothing recorded),
 content_block_stop, message_delta (delta.stop_reason, usage: cumulative counts), message_stop.
@@ -24,12 +24,12 @@ from traceglass.semconv import (
 
 from .._stainless import parse_arguments
 from ._request import block_part
-from ._response import finish_reason, message_usage
+from ._response import apply_service_tier, finish_reason, message_usage
 
 __all__ = ["MessageEvents"]
 
 _USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
-                 "output_tokens_details")
+                 "output_tokens_details", "service_tier")
 # The block a delta belongs to, for a delta whose content_block_start never came.
 _DELTA_BLOCKS = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "tool_use"}
 
@@ -106,6 +106,7 @@ class MessageEvents:
         inv.response_id = self.id if isinstance(self.id, str) else None
         inv.response_model = self.model if isinstance(self.model, str) else None
         inv.usage = message_usage(self.usage) if self.usage else None
+        apply_service_tier(inv, self.usage)
         finish = finish_reason(self.stop)
         inv.finish_reasons = [finish]
         if self.content:

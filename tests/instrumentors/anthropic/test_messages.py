@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import anthropic
@@ -39,6 +40,8 @@ from tests.instrumentors.anthropic._helpers import (
     user,
 )
 
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
 
 @ASYNC
 def test_plain_create(is_async: bool, replay: Any, otel: Any, instrument: Any, anthropic_client: Any) -> None:
@@ -65,6 +68,7 @@ def test_plain_create(is_async: bool, replay: Any, otel: Any, instrument: Any, a
         "gen_ai.usage.output_tokens": 5,
         "gen_ai.usage.cache_read.input_tokens": 0,
         "gen_ai.usage.cache_write.input_tokens": 0,
+        "anthropic.response.service_tier": "standard",
         INPUT: span.attributes[INPUT],
         OUTPUT: span.attributes[OUTPUT],
     }
@@ -267,7 +271,7 @@ def test_finish_reasons(stop_reason: str | None, expected: str, replay: Any, ote
 def test_images_and_documents(replay: Any, otel: Any, instrument: Any, anthropic_client: Any) -> None:
     replay.add("POST", "/v1/messages", body=message_body({"type": "text", "text": "A cat and a report."}))
     instrument_anthropic(instrument)
-    pixel = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    pixel = PIXEL
 
     anthropic_client().messages.create(model=MODEL, max_tokens=100, messages=[{"role": "user", "content": [
         {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": pixel}},
@@ -369,3 +373,24 @@ def test_no_content_by_default(replay: Any, otel: Any, instrument: Any, anthropi
     span = chat_span(otel)
     assert_no_content(span.attributes)
     assert span.attributes["gen_ai.response.finish_reasons"] == ("length",)
+
+
+def test_image_read_from_a_path(replay: Any, otel: Any, instrument: Any, anthropic_client: Any, tmp_path: Any) -> None:
+    """The SDK takes a path (or a binary file) as base64 `data` and encodes it itself; the image is not
+    lost from the recorded input, nor read a second time: its file URI is recorded."""
+    replay.add("POST", "/v1/messages", body=message_body({"type": "text", "text": "A dot."}))
+    instrument_anthropic(instrument)
+    picture = tmp_path / "dot.png"
+    picture.write_bytes(base64.b64decode(PIXEL))
+
+    anthropic_client().messages.create(model=MODEL, max_tokens=100, messages=[{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": picture}},
+        {"type": "text", "text": "Describe it."},
+    ]}])
+
+    sent = replay.last_request.json["messages"][0]["content"][0]["source"]
+    assert sent == {"type": "base64", "media_type": "image/png", "data": PIXEL}
+    assert parts(chat_span(otel), INPUT) == [
+        {"type": "uri", "modality": "image", "mime_type": "image/png", "uri": picture.as_uri()},
+        text_part("Describe it."),
+    ]

@@ -65,6 +65,7 @@ def test_text_stream(is_async: bool, replay: Any, otel: Any, instrument: Any, an
         "gen_ai.usage.output_tokens": 5,
         "gen_ai.usage.cache_read.input_tokens": 0,
         "gen_ai.usage.cache_write.input_tokens": 0,
+        "anthropic.response.service_tier": "standard",
         "gen_ai.input.messages": attrs["gen_ai.input.messages"],
         "gen_ai.output.messages": attrs["gen_ai.output.messages"],
     }

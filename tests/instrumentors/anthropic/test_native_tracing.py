@@ -238,3 +238,49 @@ def test_global_tracer_provider_in_a_fresh_process(replay: Any) -> None:
     sdk, ours = [SDK_SCOPE, "anthropic.messages.create"], [OURS, "chat claude-sonnet-4-20250514"]
     assert phases == {"bare": [sdk], "instrumented": [ours, ours, ours], "uninstrumented": [sdk]}
     assert len(replay.requests) == 5
+
+
+CALL_FACTS = ("gen_ai.conversation.id", "anthropic.request.service_tier", "anthropic.response.service_tier")
+
+
+@ASYNC
+@pytest.mark.parametrize("surface", ["create", "create_stream", "stream_helper"])
+def test_what_the_sdk_span_said_of_the_call_stays_said(surface: str, is_async: bool, replay: Any, otel: Any,
+                                                       instrument: Any, sdk_traced: Any) -> None:
+    """The SDK's own span records the conversation its client was given (the SDK documents
+    `with_options(open_telemetry={..., "conversation_id": ...})` for that) and the service tier
+    asked for and served. The span that replaces it must not lose them."""
+    request = {**REQUEST, "service_tier": "auto"}
+
+    async def scenario(c: Any) -> Any:
+        c = c.with_options(open_telemetry={**c.open_telemetry, "conversation_id": "conv_123"})
+        if surface == "create":
+            return await aw(c.messages.create(**request))
+        if surface == "create_stream":
+            return await drain(await aw(c.messages.create(stream=True, **request)))
+        async with opened(c.messages.stream(**request)) as stream:
+            return await aw(stream.get_final_message())
+
+    def respond() -> None:
+        if surface == "create":
+            replay.add("POST", "/v1/messages", body=message_body())
+        else:
+            events = sse_events(*text_deltas("Hi"))
+            events[0]["message"]["usage"]["service_tier"] = "standard"  # as the API starts a stream
+            replay.add_sse("/v1/messages", events, event_names="type")
+
+    respond()
+    _call(sdk_traced(is_async), is_async, scenario)
+    (sdk_span,) = otel.spans()
+    expected = {key: sdk_span.attributes[key] for key in CALL_FACTS}
+    assert expected == {"gen_ai.conversation.id": "conv_123", "anthropic.request.service_tier": "auto",
+                        "anthropic.response.service_tier": "standard"}
+    otel.clear()
+
+    instrument_anthropic(instrument)
+    respond()
+    _call(sdk_traced(is_async), is_async, scenario)
+
+    (span,) = otel.spans()
+    assert span.instrumentation_scope.name == OURS
+    assert {key: span.attributes.get(key) for key in CALL_FACTS} == expected

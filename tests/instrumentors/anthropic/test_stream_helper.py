@@ -91,6 +91,7 @@ def test_read_to_the_end(how: str, is_async: bool, replay: Any, otel: Any, instr
         "gen_ai.usage.output_tokens": 5,
         "gen_ai.usage.cache_read.input_tokens": 0,
         "gen_ai.usage.cache_write.input_tokens": 0,
+        "anthropic.response.service_tier": "standard",
         INPUT: attrs[INPUT],
         OUTPUT: attrs[OUTPUT],
     }

@@ -152,3 +152,23 @@ def test_functions_imported_while_instrumented_stop_tracing_at_uninstrument(
 
     assert result.message.content and len(replay.requests) == 1  # the call went through, untraced
     assert otel.spans() == []
+
+
+def test_functions_imported_while_instrumented_trace_again_when_instrumented_again(
+        replay: Any, otel: Any, instrument: Any, module_client: Any) -> None:
+    # What autolog() does under opentelemetry-instrument, or when called a second time: uninstrument,
+    # then instrument with new options. `from ollama import chat` taken meanwhile must not go dark.
+    instrument(OllamaInstrumentor, capture_content="NO_CONTENT")
+    held_chat = ollama.chat
+    for _ in range(3):
+        replay.load_cassette(cassette("openllmetry__test_ollama_chat_legacy"))
+    held_chat(model="llama3", messages=JOKE)
+
+    instrument(OllamaInstrumentor, capture_content="SPAN_ONLY")  # the fixture uninstruments first
+    held_chat(model="llama3", messages=JOKE)
+    ollama.chat(model="llama3", messages=JOKE)  # the new wrapper
+
+    assert [s.name for s in otel.spans()] == ["chat llama3"] * 3 and len(replay.requests) == 3
+    first, second, third = otel.spans()
+    assert "gen_ai.input.messages" not in first.attributes
+    assert "gen_ai.input.messages" in second.attributes and "gen_ai.input.messages" in third.attributes
