@@ -28,11 +28,19 @@ _ENV_PREFIXES = ("OTEL_INSTRUMENTATION_GENAI_",)
 _ENV_NAMES = ("OTEL_SEMCONV_STABILITY_OPT_IN",)
 
 
+@pytest.fixture(scope="session")
+def _session_traceglass_home(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("traceglass-home"))
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, _session_traceglass_home: str) -> None:
     for name in list(os.environ):
         if name.startswith(_ENV_PREFIXES) or name in _ENV_NAMES:
             monkeypatch.delenv(name)
+    # A span of the manual API with nothing set up records into the default store: never the
+    # developer's own (tests that look at the default store set their own home).
+    monkeypatch.setenv("TRACEGLASS_HOME", _session_traceglass_home)
     # httpx honours HTTP(S)_PROXY for every host, loopback included; keep our traffic direct.
     for var in ("NO_PROXY", "no_proxy"):
         current = os.environ.get(var)

@@ -40,8 +40,9 @@ def get_last_active_trace_id(thread_local: bool = False) -> str | None:
 
     With `thread_local=True`, the last one that finished in the calling thread: what a web server
     handling requests in threads wants. Pass the id to `get_trace()` or `set_trace_tag()`.
-    Traces are seen when traceglass records them (autolog, set_experiment, set_tracking_uri,
-    configure); an app that only calls an instrumentor's instrument() with its own pipeline gets None.
+    Traces are seen when traceglass records them (autolog(), set_experiment(), or a span of the
+    manual API with nothing else set up); an app that only calls an instrumentor's instrument()
+    with its own pipeline gets None.
     """
     if thread_local:
         return getattr(_per_thread, "trace_id", None)

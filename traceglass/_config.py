@@ -27,12 +27,14 @@ _log = logging.getLogger("traceglass")
 
 
 class _Config:
-    __slots__ = ("settings", "threads", "tracer")
+    __slots__ = ("record_pending", "settings", "threads", "tracer")
 
-    def __init__(self, tracer: trace.Tracer, settings: Settings, threads: bool) -> None:
+    def __init__(self, tracer: trace.Tracer, settings: Settings, threads: bool, record_pending: bool) -> None:
         self.tracer = tracer
         self.settings = settings
         self.threads = threads  # propagate the context to threads on first span start
+        # The tracer is the global provider's: its first span sets up recording if nothing has.
+        self.record_pending = record_pending
 
 
 _config: _Config | None = None
@@ -62,7 +64,7 @@ def configure(
     global _config
     settings = Settings.resolve(capture_content=capture_content, max_content_length=max_content_length)
     with _lock:
-        _config = _Config(_tracer(tracer_provider), settings, propagate_context_to_threads)
+        _config = _Config(_tracer(tracer_provider), settings, propagate_context_to_threads, tracer_provider is None)
 
 
 def set_capture(capture: CaptureMode) -> None:
@@ -71,7 +73,8 @@ def set_capture(capture: CaptureMode) -> None:
     global _config
     config = current()
     with _lock:
-        _config = _Config(config.tracer, dataclasses.replace(config.settings, capture=capture), config.threads)
+        _config = _Config(config.tracer, dataclasses.replace(config.settings, capture=capture), config.threads,
+                          config.record_pending)
 
 
 def current() -> _Config:
@@ -88,11 +91,24 @@ def current() -> _Config:
 
 def _set_default() -> None:
     global _config
-    _config = _Config(_tracer(None), Settings.resolve(), True)
+    _config = _Config(_tracer(None), Settings.resolve(), True, True)
 
 
 def _tracer(provider: TracerProvider | None) -> trace.Tracer:
     return trace.get_tracer(TRACER_NAME, __version__, provider, schema_url=semconv.names.SCHEMA_URL)
+
+
+def maybe_record(config: _Config) -> None:
+    """Called at each span start. The first span of the global provider's tracer, when nothing
+    has installed an SDK provider (no autolog(), set_experiment() or OpenTelemetry setup of the
+    app's), sets up recording as autolog() does: a `@trace`'d function alone is recorded, in the
+    local store or where the tracking URI says. Cheap afterwards."""
+    if config.record_pending:
+        config.record_pending = False
+        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            from traceglass import _pipeline
+
+            _pipeline.ensure()
 
 
 def maybe_propagate_to_threads(config: _Config) -> None:

@@ -16,7 +16,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from traceglass import semconv
-from traceglass._config import _Config, current, maybe_propagate_to_threads
+from traceglass._config import _Config, current, maybe_propagate_to_threads, maybe_record
 
 __all__ = ["LiveSpan", "SpanContextManager", "open_span", "start_span", "start_span_no_context"]
 
@@ -140,6 +140,7 @@ def open_span(
 ) -> LiveSpan:
     """Start a span (not made current) in `parent` (default: the current context)."""
     config = current()
+    maybe_record(config)
     maybe_propagate_to_threads(config)
     inherited = semconv.trace_attributes(parent) if inherited is None else inherited
     start = {**inherited, **semconv.span_type_attributes(span_type, name)}
