@@ -1,14 +1,20 @@
 """JSON of arbitrary Python values (a traced function's inputs and output), with the size cap.
 
 Anything JSON cannot hold becomes plain data first: pydantic models via model_dump, dataclasses
-field by field, sets and tuples as lists, bytes as base64, anything else as str(). Never raises on
-odd input: a value that cannot be converted is recorded as its str().
+field by field, sets and tuples as lists, bytes as base64, NaN and infinities as null (JSON has
+no such numbers), anything else as str(). Never raises on odd input: a value that cannot be
+converted is recorded as its str().
+
+With a cap, conversion stops after `limit + 1` items (list elements and dict entries, all levels
+together): each takes at least one character, so more could not fit. A million-item input then
+costs what a cap's worth does, not a walk of the whole value in the caller's thread.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import math
 from typing import Any
 
 from . import _names
@@ -21,7 +27,7 @@ _MAX_DEPTH = 32
 
 def value_to_json(value: Any, limit: int = 0) -> str:
     """Compact JSON of `value`, at most `limit` characters (0: no cap); always valid JSON."""
-    plain = _plain(value, 0, set())
+    plain = _plain(value, 0, set(), [limit + 1 if limit else -1])
     text = _encoder.encode(plain)
     if not limit or len(text) <= limit:
         return text
@@ -38,9 +44,12 @@ def value_to_json(value: Any, limit: int = 0) -> str:
     return _encoder.encode(text[:cut] + marker)
 
 
-def _plain(value: Any, depth: int, seen: set[int]) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
+def _plain(value: Any, depth: int, seen: set[int], budget: list[int]) -> Any:
+    """`value` as plain JSON data; `budget[0]` items may still be converted (negative: no end)."""
+    if value is None or isinstance(value, (bool, int, str)):
         return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if depth >= _MAX_DEPTH:
         return str(value)
     if isinstance(value, (bytes, bytearray)):
@@ -51,15 +60,27 @@ def _plain(value: Any, depth: int, seen: set[int]) -> Any:
     seen.add(key)
     try:
         if isinstance(value, dict):
-            return {_key(k): _plain(v, depth + 1, seen) for k, v in value.items()}
+            entries = {}
+            for k, v in value.items():
+                if not budget[0]:
+                    break
+                budget[0] -= 1
+                entries[_key(k)] = _plain(v, depth + 1, seen, budget)
+            return entries
         if isinstance(value, (list, tuple, set, frozenset)):
-            return [_plain(v, depth + 1, seen) for v in value]
+            items = []
+            for v in value:
+                if not budget[0]:
+                    break
+                budget[0] -= 1
+                items.append(_plain(v, depth + 1, seen, budget))
+            return items
         dump = getattr(value, "model_dump", None)
         if callable(dump) and not isinstance(value, type):
-            return _plain(dump(mode="json"), depth + 1, seen)
+            return _plain(dump(mode="json"), depth + 1, seen, budget)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             fields = {f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}
-            return _plain(fields, depth + 1, seen)
+            return _plain(fields, depth + 1, seen, budget)
         return str(value)
     except Exception:
         return _fallback(value)
