@@ -82,6 +82,9 @@ OPENAI_RESPONSE_SYSTEM_FINGERPRINT = "openai.response.system_fingerprint"
 # level, so not gen_ai.request.reasoning.level). Named as the anthropic SDK's own spans name them.
 ANTHROPIC_THINKING_TYPE = "anthropic.thinking.type"
 ANTHROPIC_THINKING_BUDGET_TOKENS = "anthropic.thinking.budget_tokens"
+# As the anthropic SDK's own span names them: the tier asked for, and the tier that served.
+ANTHROPIC_REQUEST_SERVICE_TIER = "anthropic.request.service_tier"
+ANTHROPIC_RESPONSE_SERVICE_TIER = "anthropic.response.service_tier"
 
 # Not in the conventions: Ollama's own server-side timings, in seconds (it reports nanoseconds).
 OLLAMA_LOAD_DURATION = "ollama.load_duration"

@@ -36,11 +36,7 @@ from traceglass.semconv import names as N
 
 from .._stainless import field, given, reusable
 
-__all__ = ["RESPONSE_SERVICE_TIER", "block_part", "blocks_parts", "endpoint_of", "messages_invocation"]
-
-# What the SDK's own span records of the service tier (its names): ours replaces that span.
-REQUEST_SERVICE_TIER = "anthropic.request.service_tier"
-RESPONSE_SERVICE_TIER = "anthropic.response.service_tier"
+__all__ = ["block_part", "blocks_parts", "endpoint_of", "messages_invocation"]
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
@@ -130,7 +126,7 @@ def messages_invocation(instance: Any, kwargs: dict[str, Any], content: bool) ->
     )
     tier = _str(param("service_tier"))
     if tier is not None:
-        inv.start_attributes[REQUEST_SERVICE_TIER] = tier
+        inv.start_attributes[N.ANTHROPIC_REQUEST_SERVICE_TIER] = tier
     stop = param("stop_sequences")
     if isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
         inv.stop_sequences = list(stop)

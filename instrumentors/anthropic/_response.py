@@ -14,9 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from traceglass.semconv import Invocation, OutputMessage, Usage
+from traceglass.semconv import names as N
 
 from .._stainless import field
-from ._request import RESPONSE_SERVICE_TIER, blocks_parts
+from ._request import blocks_parts
 
 __all__ = ["apply_message", "apply_service_tier", "finish_reason", "message_usage"]
 
@@ -61,7 +62,7 @@ def apply_service_tier(inv: Invocation, usage: Any) -> None:
     """The tier that served the request (usage.service_tier: "standard", "priority", "batch")."""
     tier = _str(field(usage, "service_tier"))
     if tier:
-        inv.attributes[RESPONSE_SERVICE_TIER] = tier
+        inv.attributes[N.ANTHROPIC_RESPONSE_SERVICE_TIER] = tier
 
 
 def apply_message(inv: Invocation, message: Any, content: bool) -> None:
