@@ -35,6 +35,13 @@ class LastTraceSpanProcessor(SpanProcessor):
         _per_thread.trace_id = trace_id
 
 
+def _reset() -> None:
+    """Forget the last trace (the pipeline's reset; the calling thread's own is forgotten too)."""
+    global _last_trace_id
+    _last_trace_id = None
+    _per_thread.__dict__.pop("trace_id", None)
+
+
 def get_last_active_trace_id(thread_local: bool = False) -> str | None:
     """The id of the trace that finished last in this process (its root span ended), or None.
 

@@ -402,11 +402,11 @@ def _die_of(signum: int) -> None:
 
 def _reset() -> None:
     """Undo everything set up in this process: flush and stop the processors traceglass added,
-    shut down the providers it created, forget the tracking URI, the experiment, open stores and
-    the bad settings already reported. The OpenTelemetry globals themselves are left as they are
+    shut down the providers it created, forget the tracking URI, the experiment, the last trace,
+    open stores and the bad settings already reported. The OpenTelemetry globals themselves are left as they are
     (they can be set only once)."""
     global _current, _seen_global
-    from traceglass import _env, _experiment, _tracking
+    from traceglass import _active, _env, _experiment, _tracking
 
     with _lock:
         _finish_server_exporters()
@@ -422,6 +422,7 @@ def _reset() -> None:
         _seen_global = None
         _tracking._reset()
         _experiment._reset()
+        _active._reset()
         _tracking.close_stores()
         _env.reset_warnings()
         server_export = sys.modules.get("traceglass._server_export")
