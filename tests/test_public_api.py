@@ -16,6 +16,7 @@ def test_all_is_pinned():
         "autolog",
         "configure",
         "delete_trace_tag",
+        "delete_traces",
         "disable_notebook_display",
         "enable_notebook_display",
         "get_current_active_span",

@@ -9,7 +9,7 @@ from ._active import get_current_active_span, get_last_active_trace_id
 from ._autolog import autolog
 from ._config import configure, propagate_context_to_threads
 from ._experiment import set_experiment
-from ._query import delete_trace_tag, get_trace, search_traces, set_trace_tag
+from ._query import delete_trace_tag, delete_traces, get_trace, search_traces, set_trace_tag
 from ._spans import LiveSpan, start_span, start_span_no_context
 from ._trace import trace
 from ._trace_context import update_current_trace
@@ -26,6 +26,7 @@ __all__ = [
     "autolog",
     "configure",
     "delete_trace_tag",
+    "delete_traces",
     "disable_notebook_display",
     "enable_notebook_display",
     "get_current_active_span",

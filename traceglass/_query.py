@@ -1,4 +1,5 @@
-"""Finding traces again: search_traces(), get_trace(), set_trace_tag(), delete_trace_tag().
+"""Finding traces again: search_traces(), get_trace(), set_trace_tag(), delete_trace_tag(),
+delete_traces().
 
 They read where `get_tracking_uri()` points, after flushing the spans this process has ended, so
 a trace just recorded is found. `_backend()` is the one place that picks what answers: a store
@@ -30,6 +31,7 @@ __all__ = [
     "TraceList",
     "UnknownExperimentError",
     "delete_trace_tag",
+    "delete_traces",
     "get_trace",
     "search_page",
     "search_traces",
@@ -152,6 +154,18 @@ def delete_trace_tag(trace_id: str, key: str) -> None:
     """Remove one tag from a stored trace."""
     _pipeline.flush()
     _backend().delete_trace_tag(trace_id, key)
+
+
+def delete_traces(trace_ids: str | Iterable[str]) -> int:
+    """Delete stored traces (with their spans, tags and metadata) by id; returns how many existed.
+
+    Takes one id, or any iterable of them, such as a `search_traces()` frame's `trace_id` column.
+    """
+    ids = [trace_ids] if isinstance(trace_ids, str) else [str(trace_id) for trace_id in trace_ids]
+    if not ids:
+        return 0
+    _pipeline.flush()
+    return _backend().delete_traces(ids)
 
 
 def _backend(tracking_uri: str | None = None) -> Backend:

@@ -103,6 +103,17 @@ def test_search_pandas_is_the_stores_answer(recorded: str, store_url: str) -> No
     assert {info.experiment_name for info in by_id} == {remote["experiment"][0]}
 
 
+def test_traces_found_are_deleted_through_the_server(recorded: str, store_url: str) -> None:
+    traceglass.set_tracking_uri(recorded)
+    found = traceglass.search_traces(experiment_names=["remote"], filter_string="trace.name = 'ask q2'")
+
+    assert traceglass.delete_traces(found["trace_id"]) == 1
+    assert traceglass.delete_traces(found["trace_id"].iloc[0]) == 0  # one id, already gone
+    assert traceglass.delete_traces([]) == 0
+    left = Store.open(store_url).search_traces(filter_string="trace.name LIKE 'ask%'").traces
+    assert sorted(info.name for info in left) == ["ask q1", "ask q3"]
+
+
 def test_errors_are_the_stores(recorded: str, store_url: str) -> None:
     def failure(call: Callable[[], Any], kind: type[Exception]) -> tuple[str, str]:
         messages = []

@@ -161,3 +161,13 @@ def test_an_unreachable_server_tracking_uri_says_so(unused_port: int) -> None:
     for call in (lambda: traceglass.search_traces(), lambda: traceglass.get_trace("0" * 32)):
         with pytest.raises(StoreError, match="Cannot reach the traceglass server"):
             call()
+
+
+def test_delete_traces_deletes_what_a_search_found(three_traces: list[str]) -> None:
+    found = traceglass.search_traces(experiment_names=["search"], filter_string="trace.name = 'ask q1'")
+    assert len(found) == 1
+
+    assert traceglass.delete_traces(found["trace_id"]) == 1
+
+    assert traceglass.get_trace(found["trace_id"].iloc[0]) is None
+    assert list(traceglass.search_traces(experiment_names=["search"])["name"]) == ["ask q3", "ask q2"]
