@@ -66,7 +66,8 @@ def _update(
         return
     attributes = dict(propagated)
     if tags is not None:
-        new = [str(tag) for tag in ([tags] if isinstance(tags, str) else tags)]
+        one = isinstance(tags, str) or not isinstance(tags, Iterable)  # tags="beta", tags=5: one tag
+        new = [str(tag) for tag in ([tags] if one else tags)]
         existing = getattr(span, "attributes", None) or {}
         previous = list(existing.get(_N.TRACE_TAGS, ()))
         attributes[_N.TRACE_TAGS] = previous + [tag for tag in dict.fromkeys(new) if tag not in previous]

@@ -80,3 +80,11 @@ def test_bad_input_never_raises(tracing):
     with traceglass.start_span("root"):
         traceglass.update_current_trace(metadata={"k": Bad()})
     assert tracing.span().name == "root"
+
+
+def test_a_tag_that_is_not_a_list_is_one_tag_and_the_rest_is_kept(tracing):
+    with traceglass.start_span("root"):
+        traceglass.update_current_trace(tags=5, metadata={"run": 7}, session_id="s-9")
+    attrs = tracing.span().attributes
+    assert list(attrs["traceglass.trace.tags"]) == ["5"]
+    assert attrs["traceglass.trace.metadata.run"] == "7" and attrs["session.id"] == "s-9"
