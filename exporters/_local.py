@@ -112,8 +112,6 @@ class LocalStoreSpanExporter(SpanExporter):
 
 
 def _transient(error: Exception) -> bool:
-    """A database that may answer in a moment (locked, busy, connection lost), as opposed to one
-    that refuses the data."""
-    from sqlalchemy import exc
+    from traceglass.collector.store._errors import TRANSIENT_ERRORS
 
-    return isinstance(error, (exc.OperationalError, exc.InterfaceError, exc.TimeoutError))
+    return isinstance(error, TRANSIENT_ERRORS)

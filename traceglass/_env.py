@@ -302,14 +302,15 @@ class TrackingEnv:
                    otel=otel)
 
 
-_EXPERIMENT_NAME_LENGTH = 256  # the longest name a store holds (semconv.names.EXPERIMENT_NAME_LENGTH)
-
-
 def _experiment(name: str | None) -> str | None:
     """TRACEGLASS_EXPERIMENT, or None (the default, "Default") when no store could hold it."""
-    if name is not None and len(name) > _EXPERIMENT_NAME_LENGTH:
+    if name is None:
+        return None
+    from traceglass.semconv import names  # semconv reads this module's Settings: imported on use
+
+    if len(name) > names.EXPERIMENT_NAME_LENGTH:
         _warn("%s is longer than %d characters; it is ignored: traces go to the experiment \"Default\".",
-              EXPERIMENT, _EXPERIMENT_NAME_LENGTH)
+              EXPERIMENT, names.EXPERIMENT_NAME_LENGTH)
         return None
     return name
 

@@ -13,10 +13,10 @@ rather than replacing it. Either way the provider gets three processors, once:
 
 Metrics and the inference-details events follow the destination too (an SDK MeterProvider and
 LoggerProvider are created when none is global and the destination takes them: a traceglass
-server or OTLP; a store holds spans only). Everything is flushed at exit; a traceglass server's
-exporters then make one attempt per batch instead of their retries, so a server that is down
-holds exit a second or two, not ten per batch. A failure while setting up is logged and
-swallowed: the application runs on, untraced.
+server or OTLP; a store holds spans only). Everything is flushed at exit, in multiprocessing
+children too (`_children`); a traceglass server's exporters then make one attempt per batch
+instead of their retries, so a server that is down holds exit a second or two, not ten per
+batch. A failure while setting up is logged and swallowed: the application runs on, untraced.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ from __future__ import annotations
 import atexit
 import dataclasses
 import logging
-import os
-import signal
 import sys
 import threading
 import weakref
@@ -40,6 +38,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from traceglass import semconv
 from traceglass._active import LastTraceSpanProcessor
+from traceglass._children import flush_children, flushing
 from traceglass._destinations import Exporters, exporter_identity, exporters_for
 from traceglass._experiment import ExperimentSpanProcessor
 from traceglass._tracking import Destination, resolve_destination
@@ -276,13 +275,8 @@ def retarget() -> None:
 
 def flush(timeout_millis: int = 30000) -> bool:
     """Export every span ended so far (search_traces() calls this first)."""
-    _flushing.depth = getattr(_flushing, "depth", 0) + 1
-    try:
+    with flushing():
         return _flush(timeout_millis)
-    finally:
-        _flushing.depth -= 1
-        if not _flushing.depth and _deferred_signal and threading.current_thread() is threading.main_thread():
-            _die_of(_deferred_signal[0])
 
 
 def _flush(timeout_millis: int) -> bool:
@@ -327,84 +321,15 @@ def _register_atexit() -> None:
     global _atexit_registered
     if not _atexit_registered:
         atexit.register(_at_exit)
-        _flush_when_multiprocessing_children_exit()
+        flush_children(_at_exit)
         _atexit_registered = True
-
-
-_flushing = threading.local()  # .depth: flush() calls under way in this thread
-_deferred_signal: list[int] = []  # a termination signal that arrived during a flush
-# How long a terminated multiprocessing child flushes before it ends: a store busy past this
-# loses the child's last spans rather than holding up the pool's terminate().
-_TERMINATE_FLUSH_SECONDS = 15.0
-
-
-class _ForkAnchor:
-    """What multiprocessing's after-fork registry keys our hook by (it holds it weakly)."""
-
-
-_fork_anchor = _ForkAnchor()
-
-
-def _flush_when_multiprocessing_children_exit() -> None:
-    # A multiprocessing child started by fork or forkserver ends with os._exit(): atexit hooks do
-    # not run there, only multiprocessing's own finalizers. A child forked after the pipeline was
-    # set up gets such a finalizer through the after-fork registry; a child that sets the pipeline
-    # up itself registers it directly.
-    from multiprocessing import parent_process, util
-
-    util.register_after_fork(_fork_anchor, _add_multiprocessing_finalizer)
-    if parent_process() is not None:
-        _add_multiprocessing_finalizer(_fork_anchor)
-    elif "__mp_main__" in sys.modules:
-        # A spawned child importing the app's main module, before multiprocessing knows it is a
-        # child (and spawned children run no after-fork hook). It exits through sys.exit(), so
-        # atexit flushes it; only a termination needs the handler.
-        _flush_when_terminated()
-
-
-def _add_multiprocessing_finalizer(_anchor: object) -> None:
-    from multiprocessing import util
-
-    util.Finalize(None, _at_exit, exitpriority=10)
-    _flush_when_terminated()
-
-
-def _flush_when_terminated() -> None:
-    # Pool.terminate(), which `with Pool() as pool:` calls on leaving the block, ends the workers
-    # with SIGTERM, whose default action runs no finalizer: the spans of every task they ran would
-    # be lost. Flush first, then die of the signal as before. A handler the app set is kept.
-    if threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:  # a spawned child may hold it as a plain 0
-        return
-    signal.signal(signal.SIGTERM, _terminated)
-
-
-def _terminated(signum: int, frame: object) -> None:
-    if getattr(_flushing, "depth", 0):
-        # The signal interrupted a flush of this thread (a pool worker leaving by itself as the
-        # pool terminates it): flushing again here would wait for that one for ever. It ends
-        # the process once that flush is done.
-        _deferred_signal.append(signum)
-        return
-    # In a thread of its own, bounded: an export this thread was in the middle of (outside
-    # flush()) holds what a flush here would wait for.
-    flusher = threading.Thread(target=_at_exit, name="traceglass-terminate-flush", daemon=True)
-    flusher.start()
-    flusher.join(_TERMINATE_FLUSH_SECONDS)
-    _die_of(signum)
-
-
-def _die_of(signum: int) -> None:
-    signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
 
 
 def _reset() -> None:
     """Undo everything set up in this process: flush and stop the processors traceglass added,
     shut down the providers it created, forget the tracking URI, the experiment, the last trace,
-    open stores and the bad settings already reported. The OpenTelemetry globals themselves are left as they are
-    (they can be set only once)."""
+    open stores and the bad settings already reported. The OpenTelemetry globals themselves are
+    left as they are (they can be set only once)."""
     global _current, _seen_global
     from traceglass import _active, _env, _experiment, _tracking
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from traceglass.collector.store import PreparedSpans, SpanRecord, Store
+from traceglass.collector.store._errors import TRANSIENT_ERRORS
 
 from ._telemetry import TelemetryRequest, TelemetryTable
 from ._writer_process import WriterUnavailable
@@ -40,7 +41,7 @@ __all__ = ["IngestQueue", "SpanWork", "TelemetryWork"]
 _log = logging.getLogger("traceglass.server")
 
 # Errors that say the database could not be reached or was busy, not that the data is bad.
-_TRANSIENT = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, WriterUnavailable)
+_TRANSIENT = (*TRANSIENT_ERRORS, WriterUnavailable)
 _MAX_BACKOFF = 5.0
 
 

@@ -1,8 +1,15 @@
-"""The store's own error: misuse of its API (a duplicate experiment name, an unknown id)."""
+"""The store's own error: misuse of its API (a duplicate experiment name, an unknown id); and the
+database errors worth trying again."""
 
 from __future__ import annotations
 
-__all__ = ["StoreError"]
+from sqlalchemy import exc
+
+__all__ = ["TRANSIENT_ERRORS", "StoreError"]
+
+# A database that may answer in a moment (locked or busy, connection lost, pool exhausted), as
+# opposed to one that refuses the data: a write failing so is worth trying again.
+TRANSIENT_ERRORS = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
 
 
 class StoreError(Exception):

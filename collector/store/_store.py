@@ -40,7 +40,7 @@ from ._tables import (
     trace_tags,
     traces,
 )
-from ._writer import PG_TRACE_LOCK, PreparedSpans, SpanWriter, trace_lock_key
+from ._writer import PreparedSpans, SpanWriter, lock_traces
 
 __all__ = ["Store"]
 
@@ -343,7 +343,7 @@ class Store:
             if conn.dialect.name == "postgresql" and ids:
                 # The writers' locks on these traces (see _writer): a batch of their spans being
                 # written is either deleted with them or written after, never half of each.
-                conn.execute(PG_TRACE_LOCK, {"keys": sorted({trace_lock_key(trace_id) for trace_id in ids})})
+                lock_traces(conn, ids)
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
                 _delete_spans(conn, spans.c.trace_id.in_(chunk))

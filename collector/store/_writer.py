@@ -19,7 +19,7 @@ import hashlib
 import operator
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, exc, text
@@ -28,7 +28,7 @@ from ._engine import WRITE
 from ._records import SpanRecord
 from ._rows import SPAN_COLUMNS, SpanRows, experiment_name, resource_key
 
-__all__ = ["PG_TRACE_LOCK", "PreparedSpans", "SpanWriter", "trace_lock_key"]
+__all__ = ["PreparedSpans", "SpanWriter", "lock_traces"]
 
 _ATTRIBUTE_COLUMNS = ("span_pk", "trace_id", "key", "value", "value_number")
 _VALUE = operator.itemgetter(3)  # of a PreparedSpans.attribute_rows() row
@@ -92,7 +92,7 @@ _METADATA = text(
 _EXISTING = text("SELECT trace_id, span_id FROM spans WHERE trace_id IN :trace_ids").bindparams(
     bindparam("trace_ids", expanding=True)
 )
-PG_TRACE_LOCK = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
+_PG_TRACE_LOCK = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
 _PG_IDS = text("SELECT nextval('spans_id_seq') FROM generate_series(1, :n)")
 _SQLITE_MAX_ID = text("SELECT COALESCE(MAX(id), 0) FROM spans")
 _SQLITE_INDEX_TEXT = text(
@@ -105,8 +105,13 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
-def trace_lock_key(trace_id: str) -> int:
-    """The key of a trace's transaction-scoped advisory lock on PostgreSQL."""
+def lock_traces(conn: Connection, trace_ids: Iterable[str]) -> None:
+    """Take the transaction-scoped advisory locks of these traces on PostgreSQL, in one order, so
+    that two transactions writing or deleting the same traces take turns instead of interleaving."""
+    conn.execute(_PG_TRACE_LOCK, {"keys": sorted({_trace_lock_key(trace_id) for trace_id in trace_ids})})
+
+
+def _trace_lock_key(trace_id: str) -> int:
     # 60 bits of the (random, hex) trace id: a signed bigint, spread evenly.
     try:
         return int(trace_id[:15], 16)
@@ -288,7 +293,7 @@ class SpanWriter:
         trace_ids = sorted({row[1] for row in span_rows})
         with self._engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
             if self._postgres:
-                conn.execute(PG_TRACE_LOCK, {"keys": sorted({trace_lock_key(trace_id) for trace_id in trace_ids})})
+                lock_traces(conn, trace_ids)
             stored: set[tuple[str, str]] = set()  # spans of the batch's traces already in the store
             for chunk in _chunks(trace_ids):
                 stored.update((tid, sid) for tid, sid in conn.execute(_EXISTING, {"trace_ids": chunk}))
