@@ -171,11 +171,13 @@ def test_a_multiprocessing_child_is_flushed_when_it_exits(
 @pytest.mark.parametrize("start_method", ["fork", "forkserver", "spawn"])
 def test_the_workers_of_a_pool_left_with_with_are_flushed(tmp_path: Path, start_method: str) -> None:
     """`with Pool() as pool:` terminates its workers on leaving the block (SIGTERM): what they
-    recorded is flushed first, and they still end as terminated."""
+    recorded is flushed first, and they still end as terminated. (Both workers are kept busy when
+    the block is left: an idle one may take the pool's stop sentinel and exit by itself first.)"""
     env = clean_env(HOME=str(tmp_path / "user"), TRACEGLASS_HOME=str(tmp_path / "tg"), START_METHOD=start_method)
     script = """
         import multiprocessing
         import os
+        import time
         import traceglass
 
         traceglass.set_experiment("pool")
@@ -188,6 +190,8 @@ def test_the_workers_of_a_pool_left_with_with_are_flushed(tmp_path: Path, start_
             with multiprocessing.get_context(os.environ["START_METHOD"]).Pool(2) as pool:
                 assert pool.map(square, range(6)) == [0, 1, 4, 9, 16, 25]
                 workers = list(pool._pool)
+                pool.map_async(time.sleep, [60, 60], chunksize=1)
+                time.sleep(1)  # each worker is in its sleep
             for worker in workers:
                 worker.join(30)
             print("exit codes", sorted({worker.exitcode for worker in workers}))
