@@ -9,7 +9,8 @@
 const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 640;
 const HEIGHT = 180;
-const PAD = { top: 10, right: 12, bottom: 26, left: 56 };
+// left: a y label of 7 characters ("100.0 %") at LABEL_CHAR_WIDTH, right-aligned 6 px off the plot.
+const PAD = { top: 10, right: 12, bottom: 26, left: 60 };
 const LABEL_CHAR_WIDTH = 7.2; // px, at most, of a character of an axis label (12px text)
 const COLORS = ["#2457c5", "#e8590c", "#15803d", "#7c3aed", "#0891b2", "#a16207", "#db2777", "#64748b"];
 const RANGES = [
