@@ -32,6 +32,7 @@ __all__ = [
     "otlp_http_credential_provider",
     "parse_bool",
     "reset_warnings",
+    "sdk_disabled",
     "server_auth_token",
     "warn_once",
 ]
@@ -90,6 +91,13 @@ def otlp_http_credential_provider(signal: str, environ: Mapping[str, str] | None
     env = os.environ if environ is None else environ
     return (env.get("OTEL_PYTHON_EXPORTER_OTLP_HTTP_CREDENTIAL_PROVIDER", "").strip()
             or env.get(f"OTEL_PYTHON_EXPORTER_OTLP_HTTP_{signal.upper()}_CREDENTIAL_PROVIDER", "").strip() or None)
+
+
+def sdk_disabled(environ: Mapping[str, str] | None = None) -> bool:
+    """OTEL_SDK_DISABLED=true, read as the OpenTelemetry SDK reads it: its providers then hand out
+    no-op tracers, meters and loggers, so traceglass makes no exporter and opens no store."""
+    env = os.environ if environ is None else environ
+    return env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
 
 _DEFAULT_MAX_CONTENT_LENGTH = 65536
 

@@ -16,7 +16,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from traceglass import semconv
-from traceglass._env import TrackingEnv
+from traceglass._env import TrackingEnv, sdk_disabled
 
 if TYPE_CHECKING:
     from traceglass.collector.store import Experiment
@@ -37,6 +37,7 @@ def set_experiment(name: str | None) -> Experiment | None:
     created at once and returned (its `experiment_id` can be given to `search_traces()`); with
     a server or OpenTelemetry destination it is created when its first span arrives, and None is
     returned. A failure to reach the store is logged and None returned: the app keeps running.
+    With OTEL_SDK_DISABLED=true nothing is recorded, no store is touched, and None is returned.
     Raises ValueError for an empty or non-string name, one longer than 256 characters, or one
     with a NUL character.
     """
@@ -49,7 +50,7 @@ def set_experiment(name: str | None) -> Experiment | None:
     from traceglass import _pipeline, _tracking
 
     _pipeline.ensure()
-    if current is None:
+    if current is None or sdk_disabled():
         return None
     destination = _tracking.resolve_destination()
     if destination.kind != "store" or destination.url is None:

@@ -40,6 +40,7 @@ from traceglass import semconv
 from traceglass._active import LastTraceSpanProcessor
 from traceglass._children import flush_children, flushing
 from traceglass._destinations import Exporters, exporter_identity, exporters_for
+from traceglass._env import sdk_disabled
 from traceglass._experiment import ExperimentSpanProcessor
 from traceglass._tracking import Destination, resolve_destination
 
@@ -147,6 +148,8 @@ def _setup() -> Providers:
     global_provider = trace.get_tracer_provider()
     if _current is not None and _seen_global is global_provider:
         return _current
+    if sdk_disabled():
+        return _setup_disabled(global_provider)
     destination = resolve_destination()
     exporters = exporters_for(destination)
     if isinstance(global_provider, SDKTracerProvider):
@@ -164,6 +167,19 @@ def _setup() -> Providers:
     logger_provider = _logger_provider(provider.resource, exporters)
     _register_atexit()
     _current = Providers(provider, meter_provider, logger_provider)
+    _seen_global = trace.get_tracer_provider()
+    return _current
+
+
+def _setup_disabled(global_provider: trace.TracerProvider) -> Providers:
+    # The SDK's providers record nothing under OTEL_SDK_DISABLED: no processor, exporter,
+    # worker thread or store is worth making for them.
+    global _current, _seen_global
+    provider = global_provider
+    if isinstance(global_provider, trace.ProxyTracerProvider):  # nothing global yet
+        provider = SDKTracerProvider()
+        trace.set_tracer_provider(provider)
+    _current = Providers(provider)
     _seen_global = trace.get_tracer_provider()
     return _current
 

@@ -67,6 +67,40 @@ def test_quickstart_records_and_finds_the_call_with_no_server(tmp_path: Path, re
     assert trace.info.trace_id == found["trace_id"]
 
 
+def test_otel_sdk_disabled_records_nothing_and_touches_no_store(tmp_path: Path, replay: ReplayServer) -> None:
+    """OTEL_SDK_DISABLED=true turns the SDK into no-ops: the app still gets its answer, and
+    traceglass starts no export thread and creates no store, experiment included."""
+    serve_openai(replay)
+    env = clean_env(HOME=str(tmp_path / "user"), TRACEGLASS_HOME=str(tmp_path / "tg"), OTEL_SDK_DISABLED="true",
+                    APP_OPENAI_BASE_URL=replay.url("/v1"))
+    script = """
+        import json, os, threading
+        import openai
+        import traceglass
+
+        experiment = traceglass.set_experiment("quiet")
+        traceglass.autolog()
+        client = openai.OpenAI(base_url=os.environ["APP_OPENAI_BASE_URL"], api_key="k", max_retries=0)
+        reply = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Say hi"}])
+
+        @traceglass.trace
+        def step(x):
+            return x + 1
+
+        print(json.dumps({"experiment": repr(experiment), "answer": reply.choices[0].message.content,
+                          "step": step(1), "last_trace": traceglass.get_last_active_trace_id(),
+                          "threads": sorted(t.name for t in threading.enumerate())}))
+    """
+
+    result = run_script(tmp_path, script, env)
+
+    out = json.loads(result.stdout.splitlines()[-1])
+    assert out == {"experiment": "None", "answer": "Hi there!", "step": 2, "last_trace": None,
+                   "threads": ["MainThread"]}
+    assert not (tmp_path / "tg").exists()
+    assert "Traceback" not in result.stderr, result.stderr
+
+
 def test_traceglass_home_moves_the_default_store(tmp_path: Path, replay: ReplayServer) -> None:
     serve_openai(replay)
     traceglass_home = tmp_path / "tg"
