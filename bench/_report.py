@@ -48,6 +48,16 @@ def render(res: dict) -> str:
                       f"{r['on']['median_us']:,.0f}", f"{r['added_us']:+,.0f}", f"{r['added_pct']:+.1f}%",
                       f"≤ {r['target_pct']:.0f}%", "PASS" if r["pass"] else "FAIL"))
 
+    if any("floor_us" in r for r in scen.values()):
+        L += ["", "The OpenTelemetry SDK's floor (`--floor`, `_floor.py`): the uninstrumented client with each call "
+              "wrapped in one span and the required metric points, nothing read from the request or response; "
+              "no instrumentor can add less. Same run, interleaved with the two modes above.", ""]
+        L += _header("scenario", "floor µs", "floor added µs", "floor added %", "target",
+                     "traceglass added beyond the floor")
+        L += [_row(s, f"{r['floor']['median_us']:,.0f}", f"{r['floor_us']:+,.0f}", f"{r['floor_pct']:+.1f}%",
+                   f"≤ {r['target_pct']:.0f}%", f"{r['added_us'] - r['floor_us']:+,.0f} µs")
+              for s, r in scen.items()]
+
     L += ["", "Other estimates of the added %: `mean` = whole windows incl. the final flush (all export "
           "work counted); `ratio` = median of the per-repeat paired ratios (insensitive to drift).", ""]
     L += _header("scenario", "mean incl. flush: off → on µs", "added % (mean)", "added % (ratio)",

@@ -22,6 +22,11 @@ MeterProvider + InMemoryMetricReader, LoggerProvider + BatchLogRecordProcessor(c
 exporter), also set globally. Instrumented with ``capture_content="SPAN_ONLY"``. The anthropic
 SDK's own tracing is off in both modes unless ``--anthropic-sdk-tracing`` (see README.md).
 
+``--floor`` adds a third mode, timed the same way: the client with traceglass off, each call
+wrapped in the least any GenAI instrumentation must do with the OpenTelemetry SDK (one span,
+the required metric points; ``_floor.py``). Its added CPU is the SDK's own share, which no
+instrumentor can go below.
+
 Checks: exactly one span per instrumented call and none once uninstrumented, the prompt (and
 answer) really on the span, responses unaltered; then a memory phase (``--memory-calls`` OpenAI
 chat calls, instrumented) that tracks RSS and live gc objects, then ``--tracemalloc-calls`` more
@@ -48,6 +53,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _workload as wl
 import _workload_anthropic as wla
 import _workload_ollama as wlo
+from _floor import Floor
 from _memory import memory_phase
 from _report import render
 from _telemetry import CAPTURE, Instrumentation, Sink, load_instrumentation
@@ -71,17 +77,21 @@ def calls_for(provider: str) -> dict[str, Callable[[], Any]]:
 
 
 def spans_per_call(scenario: str, mode: str) -> float:
-    """Spans one call must make: traceglass's when on; none when off, except the anthropic SDK's own
-    span when its tracing is kept on (--anthropic-sdk-tracing)."""
+    """Spans one call must make: traceglass's when on, the floor's in floor mode, plus (except when
+    traceglass replaces it) the anthropic SDK's own span when its tracing is kept on
+    (--anthropic-sdk-tracing)."""
     native = MAKE_OPTS.get(PROVIDER[scenario], {}).get("sdk_tracing", False)
-    return 1.0 if mode == "on" or native else 0.0
+    return 1.0 if mode == "on" else float(mode == "floor") + native
 
 
 # ----------------------------------------------------------------------------- measurement
 
-def run_block(sink: Sink, scenario: str, calls: int) -> dict:
-    """One timed block on fresh clients: per-call CPU samples, plus the window incl. the final flush."""
+def run_block(sink: Sink, scenario: str, calls: int, floor: Floor | None = None) -> dict:
+    """One timed block on fresh clients: per-call CPU samples, plus the window incl. the final flush.
+    With ``floor``, each call is wrapped in the SDK floor's span and metric points instead."""
     fn = calls_for(PROVIDER[scenario])[scenario]
+    if floor:
+        fn = floor.wrap(scenario, fn)
     for _ in range(3):  # untimed: the first calls on a new client build its lazy resources
         fn()
     sink.flush()
@@ -100,8 +110,9 @@ def run_block(sink: Sink, scenario: str, calls: int) -> dict:
 
 
 def measure(sink: Sink, inst: Instrumentation | None, scenario: str, calls: int, repeats: int,
-            blocks: int) -> dict:
+            blocks: int, floor: Floor | None = None) -> dict:
     modes = ["off", "on"] if inst else ["off"]
+    modes += ["floor"] if floor else []
     per_block = max(1, calls // blocks)
     reps = []
     for r in range(repeats):
@@ -110,7 +121,7 @@ def measure(sink: Sink, inst: Instrumentation | None, scenario: str, calls: int,
             for mode in modes if (r * blocks + b) % 2 == 0 else modes[::-1]:
                 if inst:
                     inst.set(PROVIDER[scenario], mode == "on")
-                parts[mode].append(run_block(sink, scenario, per_block))
+                parts[mode].append(run_block(sink, scenario, per_block, floor if mode == "floor" else None))
         rep = {}
         for mode, ps in parts.items():
             samples = [x for p in ps for x in p["samples"]]
@@ -135,10 +146,13 @@ def measure(sink: Sink, inst: Instrumentation | None, scenario: str, calls: int,
         out["added_ratio_pct"] = 100.0 * (statistics.median(
             rep["on"]["median_us"] / rep["off"]["median_us"] for rep in reps) - 1.0)
         out["target_pct"] = TARGET_PCT[scenario]
+        if floor:
+            out["floor_us"] = out["floor"]["median_us"] - off["median_us"]
+            out["floor_pct"] = 100.0 * out["floor_us"] / off["median_us"]
         out["pass"] = out["added_pct"] <= TARGET_PCT[scenario]
         # exactly one span per instrumented call, none once uninstrumented
         out["span_problems"] = [f"repeat {i + 1}: {rep[m]['spans_per_call']:.3f} spans/call while {m}"
-                                for i, rep in enumerate(reps) for m in ("on", "off")
+                                for i, rep in enumerate(reps) for m in modes
                                 if rep[m]["spans_per_call"] != spans_per_call(scenario, m)]
     return out
 
@@ -240,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-calls", type=int, default=20000, help="instrumented OpenAI chat calls, 0 = skip")
     ap.add_argument("--tracemalloc-calls", type=int, default=4000,
                     help="further calls with tracemalloc on (leak sites), 0 = skip")
+    ap.add_argument("--floor", action="store_true",
+                    help="also time a third mode: the OpenTelemetry SDK's floor (see _floor.py) instead of traceglass")
     ap.add_argument("--json", help="write all results (incl. per-repeat figures) here")
     args = ap.parse_args(argv)
     scenarios, notes = _select(ap, args)
@@ -250,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sink = Sink()
     inst = load_instrumentation(sink, sorted({*providers, *(["openai"] if memory else [])}))
+    floor = Floor(sink) if args.floor and inst else None
     res: dict[str, Any] = {
         "meta": {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                  "python": f"Python {platform.python_version()}",
@@ -275,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     for s in scenarios:
         print(f"measuring {s}: {calls[s]} calls per mode, {args.repeats} repeats", file=sys.stderr,
               flush=True)
-        r = res["scenarios"][s] = measure(sink, inst, s, calls[s], args.repeats, args.blocks)
+        r = res["scenarios"][s] = measure(sink, inst, s, calls[s], args.repeats, args.blocks, floor)
         res["problems"] += [f"{s}: {p}" for p in r.get("span_problems", [])]
 
     if inst and memory:
