@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import orjson
 import wrapt
 from traceglass.semconv import AsyncStream, InvocationHandle, SyncStream
 
@@ -50,9 +51,12 @@ def parse_arguments(arguments: Any) -> Any:
     """Tool-call arguments arrive as a JSON string; record the object when it parses."""
     if isinstance(arguments, str):
         try:
-            return json.loads(arguments)
-        except ValueError:
-            return arguments
+            return orjson.loads(arguments)
+        except orjson.JSONDecodeError:  # or JSON only json reads (NaN, huge numbers)
+            try:
+                return json.loads(arguments)
+            except ValueError:
+                return arguments
     return arguments
 
 

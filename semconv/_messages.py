@@ -14,6 +14,8 @@ import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
+import orjson
+
 from . import _names
 
 __all__ = [
@@ -244,6 +246,15 @@ def _default(obj: Any) -> Any:
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_default)
 
 
+def _encode(value: Any) -> str:
+    # orjson, several times faster than json on the call path; json for what it refuses (an int
+    # beyond 64 bits, a lone surrogate, a key that is not a string).
+    try:
+        return orjson.dumps(value, default=_default).decode()
+    except TypeError:
+        return _encoder.encode(value)
+
+
 def to_json(items: Sequence[Any], limit: int = 0) -> str:
     """Compact JSON of a list of model objects; text cut to fit `limit` characters (0: no cap).
 
@@ -251,7 +262,7 @@ def to_json(items: Sequence[Any], limit: int = 0) -> str:
     structure alone is too large, trailing items are dropped.
     """
     dicts = [item.as_dict() for item in items]
-    text = _encoder.encode(dicts)
+    text = _encode(dicts)
     if not limit or len(text) <= limit:
         return text
     return _shrink(dicts, limit)
@@ -263,7 +274,7 @@ def _shrink(dicts: list[Any], limit: int) -> str:
     best = None
     while lo <= hi:
         cap = (lo + hi) // 2
-        text = _encoder.encode(_cut_strings(dicts, cap))
+        text = _encode(_cut_strings(dicts, cap))
         if len(text) <= limit:
             best, lo = text, cap + 1
         else:
@@ -272,7 +283,7 @@ def _shrink(dicts: list[Any], limit: int) -> str:
         return best
     # Keep the longest prefix that fits. Items are encoded once each: re-encoding the list after
     # every dropped item was quadratic (10k messages took minutes in the caller's thread).
-    pieces = [_encoder.encode(item) for item in _cut_strings(dicts, _MIN_CUT)]
+    pieces = [_encode(item) for item in _cut_strings(dicts, _MIN_CUT)]
     size, count = 2, 0  # "[]"
     for piece in pieces:
         size += len(piece) + (1 if count else 0)  # "," between items
