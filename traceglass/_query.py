@@ -53,6 +53,7 @@ DATAFRAME_COLUMNS = (
     "input_tokens",
     "output_tokens",
     "total_tokens",
+    "cost_usd",
     "session_id",
     "user_id",
     "span_count",
@@ -248,6 +249,7 @@ def _row(info: TraceInfo) -> dict[str, Any]:
         "input_tokens": info.input_tokens,
         "output_tokens": info.output_tokens,
         "total_tokens": info.total_tokens,
+        "cost_usd": info.cost_usd,
         "session_id": info.session_id,
         "user_id": info.user_id,
         "span_count": info.span_count,
@@ -263,5 +265,6 @@ def _dataframe(pd: Any, traces: list[TraceInfo], token: str | None) -> pandas.Da
         frame[column] = frame[column].astype("int64")
     for column in _NULLABLE_INTS:  # integers with gaps, not floats with NaN
         frame[column] = frame[column].astype("Int64")
+    frame["cost_usd"] = frame["cost_usd"].astype("float64")  # NaN where no call was priced
     frame.attrs["next_page_token"] = token
     return frame

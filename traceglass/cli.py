@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -169,7 +170,7 @@ def _errors() -> Iterator[None]:
 
 
 _TABLE = (("TRACE ID", 32), ("EXPERIMENT", 16), ("START (UTC)", 19), ("STATUS", 11), ("MS", 7),
-          ("TOKENS", 6), ("NAME", 24), ("REQUEST", 40))
+          ("TOKENS", 6), ("COST $", 9), ("NAME", 24), ("REQUEST", 40))
 
 
 def _print_table(infos: list[TraceInfo]) -> None:
@@ -180,9 +181,21 @@ def _print_table(infos: list[TraceInfo]) -> None:
     for info in infos:
         start = datetime.fromtimestamp(info.timestamp_ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         cells = (info.trace_id, info.experiment_name or str(info.experiment_id), start, info.status,
-                 _text(info.execution_time_ms), _text(info.total_tokens), info.name or "",
+                 _text(info.execution_time_ms), _text(info.total_tokens), _dollars(info.cost_usd), info.name or "",
                  _readable(info.request_preview))
         click.echo("  ".join(_fit(cell, width) for cell, (_, width) in zip(cells, _TABLE, strict=True)).rstrip())
+
+
+def _dollars(cost: float | None) -> str:
+    """A cost as the web UI shows it: to the cent from $1, two significant digits below."""
+    if cost is None:
+        return ""
+    if cost >= 1 or cost <= 0:
+        return f"{cost:,.2f}" if cost else "0"
+    if cost < 1e-8:
+        return "<0.00000001"
+    text = f"{cost:.{max(2, 1 - math.floor(math.log10(cost)))}f}"
+    return re.sub(r"(\.\d\d\d*?)0+$", r"\1", text)
 
 
 # A text part of a GenAI message, as the conventions serialise it: {"type":"text","content":"..."}.

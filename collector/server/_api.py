@@ -68,6 +68,7 @@ class TraceInfoModel(BaseModel):
     input_tokens: int | None = None
     output_tokens: int | None = None
     total_tokens: int | None = None
+    cost_usd: float | None = None
     session_id: str | None = None
     user_id: str | None = None
     span_count: int
@@ -101,6 +102,7 @@ class SpanModel(BaseModel):
     dropped_events_count: int = 0
     dropped_links_count: int = 0
     span_type: str | None = None
+    cost_usd: float | None = None
     truncated_attributes: list[str] = Field(
         default_factory=list,
         description="With max_value_length: the attributes cut to that length (GET the span for them whole)")

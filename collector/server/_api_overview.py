@@ -39,6 +39,8 @@ class ModelStatsModel(BaseModel):
     errors: int
     input_tokens: int
     output_tokens: int
+    cost_usd: float | None = Field(None, description="Estimated cost in USD of the calls that were priced; "
+                                   "null when none was")
     p50_ms: int | None = Field(None, description="Median call duration (nearest rank)")
     p95_ms: int | None = None
     p99_ms: int | None = None

@@ -86,7 +86,7 @@ class Condition:
     ``entity`` is ``trace``, ``span``, ``tag`` or ``metadata``. For ``trace`` the key is a
     canonical field name (``status``, ``timestamp_ms``, ``execution_time_ms``, ``end_time_ms``,
     ``name``, ``text``, ``trace_id``, ``session_id``, ``user_id``, ``input_tokens``,
-    ``output_tokens``, ``total_tokens``); for ``span`` it is ``name``, ``type`` or
+    ``output_tokens``, ``total_tokens``, ``cost_usd``); for ``span`` it is ``name``, ``type`` or
     ``attributes.<attribute key>``; for tags and metadata it is the tag or metadata key.
     ``op`` is ``=``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``LIKE``, ``ILIKE``, ``NOT LIKE``,
     ``NOT ILIKE``, ``IN`` or ``NOT IN``; the value of ``IN`` / ``NOT IN`` is a tuple.
@@ -117,6 +117,7 @@ _TRACE_FIELDS: Final[dict[str, tuple[tuple[str, ...], str, frozenset[str]]]] = {
     "input_tokens": (("input_tokens",), _NUMBER, _NUMBER_OPS),
     "output_tokens": (("output_tokens",), _NUMBER, _NUMBER_OPS),
     "total_tokens": (("total_tokens",), _NUMBER, _NUMBER_OPS),
+    "cost_usd": (("cost_usd", "cost"), _NUMBER, _NUMBER_OPS),
     "status": (("status", "state"), _STRING, _STRING_OPS),
     "name": (("name",), _STRING, _STRING_OPS),
     "trace_id": (("trace_id", "request_id"), _STRING, _STRING_OPS),
@@ -557,6 +558,7 @@ ORDER_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "input_tokens": ("input_tokens",),
     "output_tokens": ("output_tokens",),
     "total_tokens": ("total_tokens",),
+    "cost_usd": ("cost_usd", "cost"),
     "session_id": ("session_id",),
     "user_id": ("user_id",),
 }

@@ -28,6 +28,7 @@ TRACE_COLUMNS = (
     "input_tokens",
     "output_tokens",
     "total_tokens",
+    "cost_usd",
     "session_id",
     "user_id",
     "span_count",
@@ -71,6 +72,7 @@ class TraceInfo:
     input_tokens: int | None
     output_tokens: int | None
     total_tokens: int | None
+    cost_usd: float | None  # sum of its model calls' costs in USD; None when none was priced
     session_id: str | None
     user_id: str | None
     span_count: int
@@ -98,6 +100,7 @@ class StoredSpan(SpanRecord):
     store as is."""
 
     span_type: str | None = None
+    cost_usd: float | None = None  # what this model call cost in USD; None when not priced
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("events", "links")}

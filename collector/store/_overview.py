@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, Select, String, and_, bindparam, case, cast, func, literal, or_, select
+from sqlalchemy import BigInteger, Double, Select, String, and_, bindparam, case, cast, func, literal, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
@@ -91,6 +91,7 @@ class ModelStats:
     errors: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cost_usd: float | None = None  # of the calls priced (see _cost); None when none was
     p50_ms: int | None = None
     p95_ms: int | None = None
     p99_ms: int | None = None
@@ -275,6 +276,7 @@ def _models(
             case((spans.c.status_code == "ERROR", 1), else_=0).label("error"),
             spans.c.input_tokens,
             spans.c.output_tokens,
+            spans.c.cost_usd,
             ((spans.c.end_ns - spans.c.start_ns) // 1_000_000).label("duration"),
         )
         .select_from(joined)
@@ -291,6 +293,7 @@ def _models(
         func.sum(call_rows.c.error).label("c"),
         func.sum(call_rows.c.input_tokens).label("d"),
         func.sum(call_rows.c.output_tokens).label("e"),
+        func.sum(call_rows.c.cost_usd).label("f"),
     ).group_by(call_rows.c.bucket, call_rows.c.model)
     ranked = select(
         call_rows.c.model,
@@ -300,13 +303,14 @@ def _models(
     ).subquery()
     nulls = literal(None, BigInteger)
     ranks = select(
-        literal("rank").label("kind"), ranked.c.rank, ranked.c.model, ranked.c.n, ranked.c.duration, nulls, nulls
+        literal("rank").label("kind"), ranked.c.rank, ranked.c.model, ranked.c.n, ranked.c.duration, nulls, nulls,
+        literal(None, Double),
     ).where(or_(*(ranked.c.rank == (ranked.c.n * percentile + 99) // 100 for percentile in _PERCENTILES)))
 
     stats: dict[str, ModelStats] = {}
     model_buckets = []
     rank_rows = []
-    for kind, a, name, b, c, d, e in conn.execute(sums.union_all(ranks)):
+    for kind, a, name, b, c, d, e, f in conn.execute(sums.union_all(ranks)):
         if kind == "rank":
             rank_rows.append((name, a, b, c))
             continue
@@ -318,6 +322,8 @@ def _models(
         entry.errors += errors
         entry.input_tokens += input_tokens
         entry.output_tokens += output_tokens
+        if f is not None:
+            entry.cost_usd = (entry.cost_usd or 0.0) + float(f)
         model_buckets.append(ModelBucket(origin + int(a) * width, name, requests, input_tokens, output_tokens))
     for name, percentile, value in _at_ranks(rank_rows):
         if name in stats:

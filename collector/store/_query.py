@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from collections.abc import Sequence
 from typing import Any, Final
@@ -73,6 +74,7 @@ _TRACE_COLUMNS: Final = {
     "input_tokens": traces.c.input_tokens,
     "output_tokens": traces.c.output_tokens,
     "total_tokens": traces.c.total_tokens,
+    "cost_usd": traces.c.cost_usd,
     "status": traces.c.status,
     "name": traces.c.name,
     "trace_id": traces.c.trace_id,
@@ -591,6 +593,8 @@ def _fits(key_and_direction: tuple[str, bool], value: Any) -> bool:
         return key not in _NOT_NULL
     if key in _INTEGER_KEYS:
         return isinstance(value, int) and not isinstance(value, bool) and -MAX_ROWS - 1 <= value <= MAX_ROWS
+    if key == "cost_usd":
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     return isinstance(value, str)
 
 

@@ -16,6 +16,7 @@ import orjson
 from traceglass.semconv import SPAN_TYPE_OPERATIONS
 from traceglass.semconv import names as N
 
+from ._cost import span_cost
 from ._records import SpanRecord
 
 __all__ = [
@@ -80,6 +81,7 @@ SPAN_COLUMNS = (
     "experiment_id",
     "input_tokens",
     "output_tokens",
+    "cost_usd",
     "attributes",
     "events",
     "links",
@@ -293,6 +295,10 @@ class SpanRows:
         start, end = record.start_ns, record.end_ns
         if not (0 <= start <= _INT64_MAX and 0 <= end <= _INT64_MAX):
             start, end = _time(start), _time(end)
+        input_tokens = _tokens(get(N.USAGE_INPUT_TOKENS))
+        output_tokens = _tokens(get(N.USAGE_OUTPUT_TOKENS))
+        cost = None if input_tokens is None and output_tokens is None else \
+            span_cost(attrs, start, input_tokens, output_tokens)
         flags = record.flags
         attributes_dropped = record.dropped_attributes_count
         events_dropped = record.dropped_events_count
@@ -314,8 +320,9 @@ class SpanRows:
             record.status_message,
             span_type,
             experiment_id,
-            _tokens(get(N.USAGE_INPUT_TOKENS)),
-            _tokens(get(N.USAGE_OUTPUT_TOKENS)),
+            input_tokens,
+            output_tokens,
+            cost,
             dumps(attrs),
             _events_json(record) if record.events else "[]",
             _links_json(record) if record.links else "[]",

@@ -399,6 +399,7 @@ def _stored_span(row: Row[Any] | Any) -> StoredSpan:
         dropped_events_count=row["dropped_events_count"],
         dropped_links_count=row["dropped_links_count"],
         span_type=row["span_type"],
+        cost_usd=row["cost_usd"],
     )
 
 

@@ -93,6 +93,7 @@ traces = Table(
     Column("input_tokens", BigInteger),
     Column("output_tokens", BigInteger),
     Column("total_tokens", BigInteger),
+    Column("cost_usd", Double),  # sum of its spans' cost_usd; NULL when none was priced
     Column("session_id", String(256)),
     Column("user_id", String(256)),
     Column("span_count", Integer, nullable=False),
@@ -101,6 +102,7 @@ traces = Table(
     Index(None, "experiment_id", "execution_time_ms"),
     Index(None, "experiment_id", "status", "timestamp_ms"),
     Index(None, "experiment_id", "name"),
+    Index(None, "experiment_id", "cost_usd"),
     Index(None, "session_id"),
     Index(None, "user_id"),
     # An experiment's overview (_overview.py) reads its time buckets from this index alone.
@@ -144,6 +146,7 @@ spans = Table(
     Column("experiment_id", _Id, nullable=False),
     Column("input_tokens", BigInteger),  # gen_ai.usage.* of this span, summed into its trace
     Column("output_tokens", BigInteger),
+    Column("cost_usd", Double),  # what the model call cost (_cost.py); NULL when not priced
     Column("attributes", Text, nullable=False),  # JSON object, every attribute
     Column("events", Text, nullable=False),  # JSON array of {name, time_ns, attributes, dropped_attributes_count}
     Column("links", Text, nullable=False),  # JSON array of {trace_id, span_id, trace_state, attributes, ...}

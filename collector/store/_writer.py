@@ -39,12 +39,13 @@ _AGGREGATES = text(
 WITH agg AS (
     SELECT trace_id, MIN(start_ns) AS start_ns, MAX(end_ns) AS end_ns,
            SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens,
+           SUM(cost_usd) AS cost_usd,
            COUNT(*) AS span_count, MIN(id) AS first_id,
            MIN(CASE WHEN parent_span_id IS NULL THEN id END) AS root_id
     FROM spans WHERE trace_id IN :trace_ids GROUP BY trace_id
 )
 INSERT INTO traces (trace_id, experiment_id, timestamp_ms, end_ms, execution_time_ms, status, name,
-                    input_tokens, output_tokens, total_tokens, span_count)
+                    input_tokens, output_tokens, total_tokens, cost_usd, span_count)
 SELECT agg.trace_id,
        COALESCE(r.experiment_id, f.experiment_id),
        agg.start_ns / 1000000,
@@ -57,6 +58,7 @@ SELECT agg.trace_id,
        agg.output_tokens,
        CASE WHEN agg.input_tokens IS NULL AND agg.output_tokens IS NULL THEN NULL
             ELSE COALESCE(agg.input_tokens, 0) + COALESCE(agg.output_tokens, 0) END,
+       agg.cost_usd,
        agg.span_count
 FROM agg JOIN spans AS f ON f.id = agg.first_id LEFT JOIN spans AS r ON r.id = agg.root_id
 WHERE 1 = 1
@@ -69,6 +71,7 @@ ON CONFLICT (trace_id) DO UPDATE SET
     input_tokens = excluded.input_tokens,
     output_tokens = excluded.output_tokens,
     total_tokens = excluded.total_tokens,
+    cost_usd = excluded.cost_usd,
     span_count = excluded.span_count
 """
 ).bindparams(bindparam("trace_ids", expanding=True))

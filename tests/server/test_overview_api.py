@@ -137,6 +137,10 @@ def test_per_model(filled: tuple[Server, int]) -> None:
     assert claude["requests"] == 5 and claude["errors"] == 0
     assert (claude["input_tokens"], claude["output_tokens"]) == (20 + 40 + 60 + 80 + 100, 2 + 4 + 6 + 8 + 10)
     assert (claude["p50_ms"], claude["p95_ms"]) == (120, 200)
+    # gpt-4o-mini at $0.15 and $0.60 per million input and output tokens; this test's Claude calls
+    # name openai as their provider, which does not serve Claude: not priced.
+    assert gpt["cost_usd"] == pytest.approx((5250 * 0.15 + 525 * 0.60) / 1e6)
+    assert claude["cost_usd"] is None
     cells = {(c["start_ms"], c["model"]): c["requests"] for c in body["model_buckets"]}
     assert cells == {(T0, "claude-sonnet-4-5"): 5, (T0, "gpt-4o-mini"): 5, (T0 + 2 * HOUR, "gpt-4o-mini"): 5}
 
@@ -162,9 +166,9 @@ def test_every_model_call_counts_once(start_server: StartServer) -> None:
     _, body = _get(server, f"/experiments/{_experiment_id(server, 'multi')}/overview")
     gpt, embedding = body["models"]
     assert gpt == {"model": "gpt-4o", "requests": 3, "errors": 1, "input_tokens": 600, "output_tokens": 30,
-                   "p50_ms": 200, "p95_ms": 300, "p99_ms": 300}
+                   "cost_usd": None, "p50_ms": 200, "p95_ms": 300, "p99_ms": 300}  # no provider named: no price
     assert embedding == {"model": "text-embedding-3-small", "requests": 1, "errors": 0, "input_tokens": 12,
-                         "output_tokens": 0, "p50_ms": 30, "p95_ms": 30, "p99_ms": 30}
+                         "output_tokens": 0, "cost_usd": None, "p50_ms": 30, "p95_ms": 30, "p99_ms": 30}
     assert body["totals"]["requests"] == 1 and body["totals"]["input_tokens"] == 612
 
 
@@ -272,7 +276,10 @@ def test_the_overview_tab_draws_the_figures(filled: tuple[Server, int], tmp_path
             expect(tiles).to_contain_text("13.3 % of requests")
             expect(tiles).to_contain_text("Input tokens5550")
             row = page.get_by_role("row", name="gpt-4o-mini")
-            expect(row.get_by_role("cell")).to_have_text(["10", "0", "5250", "525", "180 ms", "1.50 s", "1.50 s"])
+            expect(row.get_by_role("cell")).to_have_text(["10", "0", "5250", "525", "$0.0011", "180 ms", "1.50 s",
+                                                          "1.50 s"])
+            claude_cost = page.get_by_role("row", name="claude-sonnet-4-5").get_by_role("cell").nth(4)
+            expect(claude_cost).to_have_text("\u2013")  # no cost: an en dash
             # 2 h 4 min in 5-minute buckets: 25 bars, each with its figures as a tooltip.
             bars = page.get_by_role("img", name="Requests", exact=True).locator("g.tg-ov-bar")
             expect(bars).to_have_count(25)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -232,10 +234,52 @@ def test_0005_bucketed_attribute_indexes_across_downgrade_and_upgrade(store_url:
             config = alembic_config()
             config.attributes["connection"] = conn
             command.downgrade(config, "0004")
-        assert found(store) == expected
+        with _cost_columns(store):  # this code reads them; 0007 adds them
+            assert found(store) == expected
     with Store.open(store_url) as store:
         assert _version(store) == head_revision()
         assert found(store) == expected
+
+
+@contextlib.contextmanager
+def _cost_columns(store: Store) -> Iterator[None]:
+    """The columns of revision 0007, for a while on a store at an older revision."""
+    alter = "ALTER TABLE {} {} COLUMN cost_usd" + (" DOUBLE PRECISION" if store.engine.dialect.name == "postgresql"
+                                                     else " REAL")
+    store.engine.dispose()  # SQLite connections that prepared statements before the downgrade
+    with store.engine.begin() as conn:
+        for table in ("spans", "traces"):
+            conn.execute(text(alter.format(table, "ADD")))
+    try:
+        yield
+    finally:
+        with store.engine.begin() as conn:
+            for table in ("spans", "traces"):
+                conn.execute(text(f"ALTER TABLE {table} DROP COLUMN cost_usd"))
+
+
+def test_0007_adds_the_cost_columns_and_keeps_earlier_spans_unpriced(store_url: str) -> None:
+    from traceglass.collector.store import SpanRecord
+
+    def priced(i: int) -> SpanRecord:
+        return SpanRecord(trace_id=f"{i:032x}", span_id="b" * 16, name="chat gpt-4o-mini",
+                          start_ns=1_764_000_000 * 10**9, end_ns=1_764_000_001 * 10**9,
+                          attributes={"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini",
+                                      "gen_ai.usage.input_tokens": 1000, "gen_ai.usage.output_tokens": 100})
+
+    with Store.open(store_url) as store:
+        store.write_spans([priced(1)])
+        with store.engine.begin() as conn:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0006")
+            columns = {table: {c["name"] for c in inspect(conn).get_columns(table)} for table in ("spans", "traces")}
+            assert "cost_usd" not in columns["spans"] | columns["traces"]
+    with Store.open(store_url) as store:
+        assert _version(store) == head_revision()
+        store.write_spans([priced(2)])
+        costs = {t.trace_id: t.cost_usd for t in store.search_traces(order_by=["trace_id"]).traces}
+        assert costs == {f"{1:032x}": None, f"{2:032x}": pytest.approx(0.00021)}
 
 
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")

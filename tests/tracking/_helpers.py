@@ -67,6 +67,18 @@ def read_store(url: str) -> list[Trace]:
         store.close()
 
 
+def published_price(provider_id: str, model: str, input_tokens: int, output_tokens: int, start_ns: int) -> float:
+    """What genai-prices says such a call cost at that time, in USD."""
+    from datetime import datetime, timezone
+
+    import genai_prices
+
+    when = datetime.fromtimestamp(start_ns / 1e9, tz=timezone.utc)
+    usage = genai_prices.Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+    return float(genai_prices.calc_price(usage, model_ref=model, provider_id=provider_id,
+                                         genai_request_timestamp=when).total_price)
+
+
 def span_names(traces: list[Trace]) -> list[str]:
     return [span.name for trace in traces for span in trace.spans]
 

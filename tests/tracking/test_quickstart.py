@@ -34,7 +34,8 @@ QUICKSTART = """
     row = df.iloc[0]
     print(json.dumps({
         "rows": len(df), "trace_id": row["trace_id"], "experiment": row["experiment"], "name": row["name"],
-        "status": row["status"], "total_tokens": int(row["total_tokens"]), "request": row["request"],
+        "status": row["status"], "total_tokens": int(row["total_tokens"]), "cost_usd": row["cost_usd"],
+        "request": row["request"],
         "response": row["response"], "tracking_uri": traceglass.get_tracking_uri(),
     }))
     trace = traceglass.get_trace(row["trace_id"])
@@ -57,6 +58,7 @@ def test_quickstart_records_and_finds_the_call_with_no_server(tmp_path: Path, re
     assert found["name"] == "chat gpt-4o-mini"
     assert found["status"] == "OK"
     assert found["total_tokens"] == 12
+    assert 0 < found["cost_usd"] < 0.0001  # gpt-4o-mini, 9 tokens in and 3 out
     # autolog() captures content by default: the trace shows what was asked and answered.
     assert "Say hi" in found["request"]
     assert "Hi there!" in found["response"]

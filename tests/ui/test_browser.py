@@ -93,13 +93,15 @@ def test_experiments_list_shows_counts_and_creates_renames_deletes(page: Any, lo
 def test_traces_list_shows_readable_previews_and_every_column(page: Any, loaded: Loaded) -> None:
     table = traces_page(page, loaded)
     expect(table.locator("tbody tr")).to_have_count(6)
-    for name in ("Trace ID", "Request", "Response", "Trace name", "Status", "Tokens (in/out)", "Execution time",
+    for name in ("Trace ID", "Request", "Response", "Trace name", "Status", "Tokens (in/out)", "Cost", "Execution time",
                  "Request time", "Session", "User", "Tags"):
         expect(table.get_by_role("columnheader", name=name, exact=True)).to_have_count(1)
     lima = table.locator("tr", has_text="What is the weather in Lima?")
     expect(lima).to_contain_text("It is rainy in Lima.")
     expect(lima).to_contain_text("weather agent")
     expect(lima).to_contain_text("122 / 21")
+    # Two gpt-4o calls at January 2026's prices ($2.50 and $10 per million input and output tokens).
+    expect(lima).to_contain_text("$0.00052")
     expect(lima).to_contain_text("1.50 s")
     expect(lima).to_contain_text("session-42")
     expect(lima).to_contain_text("alice")
@@ -198,6 +200,7 @@ def test_trace_view_span_tree_chat_and_keyboard(page: Any, loaded: Loaded) -> No
     expect(drawer).to_contain_text(loaded.traces["paris"])
     expect(drawer.get_by_role("button", name="Copy trace ID")).to_be_visible()
     expect(drawer).to_contain_text("122 in / 21 out")
+    expect(drawer.locator(".tgv-facts")).to_contain_text("Cost$0.00052")
     tree = drawer.get_by_role("tree", name="Spans")
     items = tree.get_by_role("treeitem")
     expect(items).to_have_count(4)
@@ -210,6 +213,7 @@ def test_trace_view_span_tree_chat_and_keyboard(page: Any, loaded: Loaded) -> No
     items.nth(1).click()
     expect(drawer.get_by_role("tab", name="Chat")).to_have_attribute("aria-selected", "true")
     chat = drawer.get_by_role("list", name="Conversation")
+    expect(drawer.locator(".tgv-span-head")).to_contain_text("$0.00023")  # 42 in, 12 out
     expect(chat.locator("li").nth(0)).to_contain_text("You are a weather bot.")
     expect(chat.locator("li").nth(1)).to_contain_text("What is the weather in Paris?")
     expect(chat.locator("li").nth(2)).to_contain_text("Tool call get_weather")

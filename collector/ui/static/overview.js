@@ -6,6 +6,8 @@
 // each chart is an <svg role="img"> named by its <title> and summarised by its <desc>, and every
 // bar or point carries a <title> with its figures.
 
+import { formatCost } from "./trace-view.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 640;
 const HEIGHT = 180;
@@ -233,7 +235,7 @@ function tile(label, value, detail) {
 }
 
 function modelsTable(models) {
-  const head = ["Model", "Calls", "Errors", "Input tokens", "Output tokens", "p50", "p95", "p99"];
+  const head = ["Model", "Calls", "Errors", "Input tokens", "Output tokens", "Cost", "p50", "p95", "p99"];
   return el("table", { class: "tg-table tg-ov-models" },
     el("caption", { class: "tg-visually-hidden", text: "Calls per model" }),
     el("thead", null, el("tr", null, head.map((label) => el("th", { scope: "col", text: label })))),
@@ -243,6 +245,7 @@ function modelsTable(models) {
       el("td", { text: formatCount(m.errors) }),
       el("td", { text: formatCount(m.input_tokens) }),
       el("td", { text: formatCount(m.output_tokens) }),
+      el("td", { text: formatCost(m.cost_usd) }),
       el("td", { text: formatDuration(m.p50_ms) }),
       el("td", { text: formatDuration(m.p95_ms) }),
       el("td", { text: formatDuration(m.p99_ms) })))));

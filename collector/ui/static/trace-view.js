@@ -62,6 +62,17 @@ export function formatCount(n) {
   return n == null ? "–" : Number(n).toLocaleString("en-US");
 }
 
+// An estimated cost in US dollars: cents and more to the cent, less with two significant digits
+// (a single call often costs a fraction of a cent).
+export function formatCost(usd) {
+  if (usd == null || Number.isNaN(usd)) return "–";
+  if (usd === 0) return "$0";
+  if (usd >= 1) return `$${usd.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  if (usd < 1e-8) return "< $0.00000001";
+  const decimals = Math.max(2, 1 - Math.floor(Math.log10(usd)));
+  return `$${usd.toFixed(decimals).replace(/(\.\d\d\d*?)0+$/, "$1")}`;
+}
+
 // A trace's execution time is in whole milliseconds: 0 stands for anything shorter.
 export function formatTraceDuration(ms) {
   return ms === 0 ? "< 1 ms" : formatDuration(ms);
@@ -220,6 +231,8 @@ export function mountTraceView(element, trace, options = {}) {
       h("div", null, h("dt", null, "Trace ID"), h("dd", null, idCode, copyButton)),
       h("div", null, h("dt", null, "Duration"), h("dd", null, formatTraceDuration(info.execution_time_ms))),
       h("div", null, h("dt", null, "Tokens"), h("dd", null, tokens)),
+      info.cost_usd == null ? null
+        : h("div", { title: "Estimated from published prices" }, h("dt", null, "Cost"), h("dd", null, formatCost(info.cost_usd))),
       h("div", null, h("dt", null, "Spans"), h("dd", null, String(spans.length))),
       h("div", null, h("dt", null, "Started"),
         h("dd", null, info.timestamp_ms ? new Date(info.timestamp_ms).toLocaleString() : "–"))),
@@ -476,6 +489,8 @@ export function mountTraceView(element, trace, options = {}) {
       // UNSET (the default status) says nothing to a reader; OK and ERROR do.
       status === "UNSET" ? null : h("span", { class: `tgv-status tgv-status-${status.toLowerCase()}` }, status),
       h("span", { class: "tgv-chip" }, formatDuration(durationMs(span))),
+      span.cost_usd == null ? null
+        : h("span", { class: "tgv-chip", title: "Estimated cost, from published prices" }, formatCost(span.cost_usd)),
       span.attributes && span.attributes["gen_ai.request.model"]
         ? h("span", { class: "tgv-chip" }, String(span.attributes["gen_ai.request.model"])) : null);
     const notes = [];

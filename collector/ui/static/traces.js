@@ -4,7 +4,7 @@
 import { ApiError, MAX_VALUE_LENGTH, segment } from "./api.js";
 import { askDialog, counted, h, refreshTimes, timeAgo } from "./dom.js";
 import { tagDialog } from "./tags.js";
-import { formatCount, formatTraceDuration, mountTraceView, parseJson } from "./trace-view.js";
+import { formatCost, formatCount, formatTraceDuration, mountTraceView, parseJson } from "./trace-view.js";
 
 const PAGE_SIZE = 50;
 const POLL_MS = 3000;
@@ -17,6 +17,7 @@ const COLUMNS = [
   { id: "name", label: "Trace name", sort: "name" },
   { id: "status", label: "Status", sort: "status" },
   { id: "tokens", label: "Tokens (in/out)", sort: "total_tokens" },
+  { id: "cost", label: "Cost", sort: "cost_usd" },
   { id: "execution_time", label: "Execution time", sort: "execution_time_ms" },
   { id: "request_time", label: "Request time", sort: "timestamp_ms" },
   { id: "session", label: "Session", sort: "session_id" },
@@ -339,6 +340,7 @@ function mountTracesTab(element, initial, app) {
       case "tokens":
         return trace.input_tokens == null && trace.output_tokens == null ? ""
           : `${formatCount(trace.input_tokens)} / ${formatCount(trace.output_tokens)}`;
+      case "cost": return trace.cost_usd == null ? "" : formatCost(trace.cost_usd);
       case "execution_time": return formatTraceDuration(trace.execution_time_ms);
       case "request_time": return timeAgo(trace.timestamp_ms);
       case "session": return trace.session_id || "";

@@ -1,0 +1,31 @@
+"""What each model call cost, and each trace: spans.cost_usd and traces.cost_usd.
+
+Both are nullable and added empty, which neither database copies a table for; traces are sorted
+and filtered by cost through an index per experiment. Spans stored before this revision keep no
+cost (pricing them means reading every span's attributes).
+
+Revision ID: 0007
+Revises: 0006
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("spans", sa.Column("cost_usd", sa.Double()))
+    op.add_column("traces", sa.Column("cost_usd", sa.Double()))
+    op.create_index("ix_traces_experiment_id_cost_usd", "traces", ["experiment_id", "cost_usd"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_traces_experiment_id_cost_usd", table_name="traces")
+    op.drop_column("traces", "cost_usd")  # SQLite 3.35+ drops a column in place
+    op.drop_column("spans", "cost_usd")
