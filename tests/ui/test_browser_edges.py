@@ -178,6 +178,23 @@ def test_time_axis_labels_are_not_cut_at_the_chart_edge(page: Any, loaded: Loade
 
 
 
+def test_latency_axis_labels_of_long_runs_fit_left_of_the_chart(page: Any, loaded: Loaded) -> None:
+    # Agent runs of 20 minutes to 3 hours: the latency axis counts in minutes and hours.
+    for n, minutes in enumerate((20, 45, 95, 180)):
+        start = n * 4 * 3_600_000
+        with loaded.sender.span(f"long run {n}", start, start + minutes * 60_000, "long runs"):
+            pass
+    loaded.sender.flush()
+    page.goto(f"{loaded.base}/?experiment={_experiment_id(loaded, 'long runs')}&tab=overview")
+    chart = page.get_by_role("img", name="Latency")
+    expect(chart).to_be_visible()
+    labels = chart.evaluate("""(svg) => [...svg.querySelectorAll('text')]
+        .filter((t) => t.getAttribute('text-anchor') === 'end').map((t) => [t.textContent, t.getBBox().x])""")
+    assert len(labels) == 5 and labels[-1][0].endswith(" h"), labels
+    assert all(x >= 0 for _, x in labels), labels  # no label runs past the chart's left edge
+    expect(page.locator(".tg-ov-tiles")).to_contain_text("Latency p50")
+
+
 def test_daily_buckets_are_named_by_the_day_they_cover(browser: Any, loaded: Loaded, watch: Watch) -> None:
     # Daily buckets start at midnight UTC, which is 19:00 the day before in New York: a bucket named
     # by its local start date would file a Tuesday morning's traces under Monday.

@@ -73,7 +73,12 @@ export function formatDuration(ms) {
   // Axis steps of a few milliseconds are fractions: 0.75 ms, not a second "1 ms".
   if (ms < 999.5) return `${ms < 10 ? Number(ms.toFixed(2)) : Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-  return `${(ms / 60_000).toFixed(1)} min`;
+  // At most seven characters, the room an axis label has: "9.5 min", "45 min", "2.5 h", "36 h".
+  const minutes = ms / 60_000;
+  if (minutes < 9.95) return `${minutes.toFixed(1)} min`;
+  if (minutes < 59.5) return `${Math.round(minutes)} min`;
+  const hours = ms / 3_600_000;
+  return hours < 9.95 ? `${hours.toFixed(1)} h` : `${Math.round(hours).toLocaleString("en-US")} h`;
 }
 
 function formatWidth(ms) {
