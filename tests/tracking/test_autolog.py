@@ -14,6 +14,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from traceglass.collector.store import Trace
 
 import traceglass
+from tests.pricing import PRICED
 from tests.replay import ReplayServer
 from tests.test_auto_instrumentation import COMPLETION
 from tests.tracking._helpers import (
@@ -163,8 +164,9 @@ def test_anthropic(default_store_url: str, anthropic_client: Callable[..., Any],
     assert "Hi from Claude!" in (trace.info.response_preview or "")
     assert span_names([trace]) == ["chat claude-haiku-4-5"]  # the SDK's own span is replaced
     # Priced by the model that answered, at the time of the call.
-    expected = published_price("anthropic", "claude-haiku-4-5-20250929", 11, 4, trace.spans[0].start_ns)
-    assert trace.info.cost_usd == trace.spans[0].cost_usd == pytest.approx(expected) != 0
+    if PRICED:
+        expected = published_price("anthropic", "claude-haiku-4-5-20250929", 11, 4, trace.spans[0].start_ns)
+        assert trace.info.cost_usd == trace.spans[0].cost_usd == pytest.approx(expected) != 0
 
 
 def test_ollama(default_store_url: str, ollama_client: Callable[..., Any], replay: ReplayServer) -> None:
@@ -202,6 +204,7 @@ def test_langchain_with_every_provider_on(default_store_url: str, replay: Replay
     assert names == sorted(["RunnableSequence", "ChatPromptTemplate", "chat gpt-4o-mini", "StrOutputParser"])
     assert trace.info.total_tokens == 12
     # The one model call is priced once, not once for LangChain's span and once for OpenAI's.
-    [model_call] = [span for span in trace.spans if span.cost_usd is not None]
-    expected = published_price("openai", "gpt-4o-mini-2024-07-18", 9, 3, model_call.start_ns)
-    assert trace.info.cost_usd == pytest.approx(expected) != 0
+    if PRICED:
+        [model_call] = [span for span in trace.spans if span.cost_usd is not None]
+        expected = published_price("openai", "gpt-4o-mini-2024-07-18", 9, 3, model_call.start_ns)
+        assert trace.info.cost_usd == pytest.approx(expected) != 0

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from traceglass.collector.server import Server, ServerConfig
 
+from tests.pricing import PRICED
 from tests.ui._traces import HOSTILE_ANSWER, TraceSender, send_agent_run
 from tests.ui.conftest import Loaded, Watch, playwright_sync, screenshot
 
@@ -101,7 +102,8 @@ def test_traces_list_shows_readable_previews_and_every_column(page: Any, loaded:
     expect(lima).to_contain_text("weather agent")
     expect(lima).to_contain_text("122 / 21")
     # Two gpt-4o calls at January 2026's prices ($2.50 and $10 per million input and output tokens).
-    expect(lima).to_contain_text("$0.00052")
+    if PRICED:
+        expect(lima).to_contain_text("$0.00052")
     expect(lima).to_contain_text("1.50 s")
     expect(lima).to_contain_text("session-42")
     expect(lima).to_contain_text("alice")
@@ -200,7 +202,8 @@ def test_trace_view_span_tree_chat_and_keyboard(page: Any, loaded: Loaded) -> No
     expect(drawer).to_contain_text(loaded.traces["paris"])
     expect(drawer.get_by_role("button", name="Copy trace ID")).to_be_visible()
     expect(drawer).to_contain_text("122 in / 21 out")
-    expect(drawer.locator(".tgv-facts")).to_contain_text("Cost$0.00052")
+    if PRICED:
+        expect(drawer.locator(".tgv-facts")).to_contain_text("Cost$0.00052")
     tree = drawer.get_by_role("tree", name="Spans")
     items = tree.get_by_role("treeitem")
     expect(items).to_have_count(4)
@@ -213,7 +216,8 @@ def test_trace_view_span_tree_chat_and_keyboard(page: Any, loaded: Loaded) -> No
     items.nth(1).click()
     expect(drawer.get_by_role("tab", name="Chat")).to_have_attribute("aria-selected", "true")
     chat = drawer.get_by_role("list", name="Conversation")
-    expect(drawer.locator(".tgv-span-head")).to_contain_text("$0.00023")  # 42 in, 12 out
+    if PRICED:
+        expect(drawer.locator(".tgv-span-head")).to_contain_text("$0.00023")  # 42 in, 12 out
     expect(chat.locator("li").nth(0)).to_contain_text("You are a weather bot.")
     expect(chat.locator("li").nth(1)).to_contain_text("What is the weather in Paris?")
     expect(chat.locator("li").nth(2)).to_contain_text("Tool call get_weather")
