@@ -25,6 +25,7 @@ from ._messages import (
     UriPart,
     to_json,
 )
+from ._redaction import set_redactor
 from ._span_types import OTHER_PROVIDER, SPAN_TYPE_OPERATIONS, SpanType, span_type_attributes
 from ._steps import StepHandle
 from ._stream import Accumulator, AsyncStream, SyncStream, stream_or_finish
@@ -68,6 +69,7 @@ __all__ = [
     "guarded",
     "names",
     "report_failure",
+    "set_redactor",
     "span_type_attributes",
     "stream_or_finish",
     "sync_wrapper",

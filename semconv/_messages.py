@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import orjson
 
-from . import _names
+from . import _names, _redaction
 
 __all__ = [
     "BlobPart",
@@ -262,6 +262,8 @@ def to_json(items: Sequence[Any], limit: int = 0) -> str:
     structure alone is too large, trailing items are dropped.
     """
     dicts = [item.as_dict() for item in items]
+    if _redaction.active():
+        dicts = _redaction.redact_strings(dicts, _IDENTIFIERS)
     text = _encode(dicts)
     if not limit or len(text) <= limit:
         return text
@@ -297,6 +299,9 @@ def _shrink(dicts: list[Any], limit: int) -> str:
 # tool call and its response, or turn an enum value into garbage.
 _KEEP_WHOLE = frozenset({"type", "role", "id", "name", "finish_reason", "modality", "mime_type", "file_id"})
 _MIN_CUT = 16
+# What the redactor does not see: the structure's own words and ids (names, which may be a
+# person's, go through it).
+_IDENTIFIERS = _KEEP_WHOLE - {"name"}
 
 
 def _longest_string(value: Any) -> int:

@@ -17,7 +17,7 @@ import dataclasses
 import math
 from typing import Any
 
-from . import _names
+from . import _names, _redaction
 from ._messages import _encoder, _shrink
 
 __all__ = ["value_to_json"]
@@ -27,7 +27,7 @@ _MAX_DEPTH = 32
 
 def value_to_json(value: Any, limit: int = 0) -> str:
     """Compact JSON of `value`, at most `limit` characters (0: no cap); always valid JSON."""
-    plain = _plain(value, 0, set(), [limit + 1 if limit else -1])
+    plain = _redaction.redact_strings(_plain(value, 0, set(), [limit + 1 if limit else -1]))
     text = _encoder.encode(plain)
     if not limit or len(text) <= limit:
         return text

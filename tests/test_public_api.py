@@ -26,6 +26,7 @@ def test_all_is_pinned():
         "propagate_context_to_threads",
         "search_traces",
         "set_experiment",
+        "set_redactor",
         "set_trace_tag",
         "set_tracking_uri",
         "start_span",

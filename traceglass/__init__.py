@@ -16,7 +16,7 @@ from ._trace_context import update_current_trace
 from ._tracking import get_tracking_uri, set_tracking_uri
 from ._version import __version__
 from .exporters._notebook import disable_notebook_display, enable_notebook_display
-from .semconv import SpanType
+from .semconv import SpanType, set_redactor
 
 __all__ = [
     "FilterError",
@@ -36,6 +36,7 @@ __all__ = [
     "propagate_context_to_threads",
     "search_traces",
     "set_experiment",
+    "set_redactor",
     "set_trace_tag",
     "set_tracking_uri",
     "start_span",

@@ -288,3 +288,18 @@ def test_size_cap_and_unserializable_inputs(configure):
     assert recorded["obj"] == "<opaque>"
     assert recorded["text"].endswith(traceglass.semconv.names.TRUNCATION_MARKER)
     assert json.loads(attrs["traceglass.span.outputs"])  # valid JSON, trailing items dropped
+
+
+def test_inputs_and_outputs_pass_through_the_redactor(tracing):
+    @traceglass.trace
+    def notify(to, city, attempts=3):
+        return {"sent_to": to, "body": f"Rain in {city}"}
+
+    traceglass.set_redactor(lambda text: text.replace("bo@example.org", "[EMAIL]").replace("Oslo", "[CITY]"))
+    try:
+        assert notify(["bo@example.org"], "Oslo") == {"sent_to": ["bo@example.org"], "body": "Rain in Oslo"}
+    finally:
+        traceglass.set_redactor(None)
+    [span] = tracing.spans()
+    assert inputs(span) == {"to": ["[EMAIL]"], "city": "[CITY]", "attempts": 3}
+    assert outputs(span) == {"sent_to": ["[EMAIL]"], "body": "Rain in [CITY]"}
