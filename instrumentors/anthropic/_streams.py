@@ -32,6 +32,8 @@ _USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "ca
                  "output_tokens_details", "service_tier")
 # The block a delta belongs to, for a delta whose content_block_start never came.
 _DELTA_BLOCKS = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "tool_use"}
+# The field of a delta that holds its piece of text.
+_DELTA_FIELDS = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
 
 
 class _Block:
@@ -81,12 +83,11 @@ class MessageEvents:
             self._usage(getattr(event, "usage", None))
 
     def _delta(self, index: Any, delta: Any) -> None:
-        if not _is_index(index):
+        if type(index) is not int and not _is_index(index):
             return
         kind = getattr(delta, "type", None)
-        piece = getattr(delta, {"text_delta": "text", "thinking_delta": "thinking",
-                                "input_json_delta": "partial_json"}.get(kind, "_"), None)
-        if not isinstance(piece, str):
+        piece = getattr(delta, _DELTA_FIELDS.get(kind, "_"), None)
+        if type(piece) is not str and not isinstance(piece, str):
             return
         state = self.blocks.get(index)
         if state is None:
