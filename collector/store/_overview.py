@@ -3,10 +3,11 @@
 Traces are counted in the time bucket of their start (`timestamp_ms`); a trace still in progress
 (its root span not received) counts as a request but not in the latency percentiles. Model calls
 are the spans of a model-call type (chat, text completion, embeddings: MODEL_CALL_TYPES), named by
-their `gen_ai.request.model` (else `gen_ai.response.model`) and counted in the bucket of their
-trace's start; their latency is the span's duration. Percentiles are nearest-rank (the value at
-rank ceil(p * n) of the n sorted durations): exact, and computed by the database with window
-functions, so only a few rows per bucket or model reach Python, on SQLite and PostgreSQL alike.
+their `gen_ai.request.model` (else `gen_ai.response.model`, else OpenInference's `llm.model_name`)
+and counted in the bucket of their trace's start; their latency is the span's duration.
+Percentiles are nearest-rank (the value at rank ceil(p * n) of the n sorted durations): exact, and
+computed by the database with window functions, so only a few rows per bucket or model reach
+Python, on SQLite and PostgreSQL alike.
 
 The time buckets are read from one covering index of `traces` (migration 0003); the figures per
 model cost a read of each trace's spans, found trace by trace through the (trace_id, span_id) index.
@@ -41,6 +42,7 @@ __all__ = [
 
 MODEL_ATTRIBUTE: Final = "gen_ai.request.model"
 RESPONSE_MODEL: Final = "gen_ai.response.model"  # the model of a call that names no requested one
+OPENINFERENCE_MODEL: Final = "llm.model_name"  # an OpenInference span's (see _openinference)
 # The span types of model calls (derived from gen_ai.operation.name: chat, text_completion,
 # generate_content, embeddings). An agent span may name a model too: its calls are counted, not it.
 MODEL_CALL_TYPES: Final = ("CHAT_MODEL", "LLM", "EMBEDDING")
@@ -265,7 +267,8 @@ def _models(
     joined = OrderedJoin(
         traces, spans, and_(spans.c.trace_id == traces.c.trace_id, spans.c.span_type.in_(MODEL_CALL_TYPES))
     )
-    model = func.coalesce(_attribute_text(MODEL_ATTRIBUTE, dialect), _attribute_text(RESPONSE_MODEL, dialect))
+    model = func.coalesce(_attribute_text(MODEL_ATTRIBUTE, dialect), _attribute_text(RESPONSE_MODEL, dialect),
+                          _attribute_text(OPENINFERENCE_MODEL, dialect))
     # Reading the calls' span rows is what costs (a page or more per call): they are read once,
     # into a materialised CTE, and both the sums per bucket and the ranked durations come from it,
     # in one statement, so only a few rows per model reach Python.

@@ -16,6 +16,7 @@ import orjson
 from traceglass.semconv import SPAN_TYPE_OPERATIONS
 from traceglass.semconv import names as N
 
+from . import _openinference
 from ._cost import span_cost
 from ._records import SpanRecord
 
@@ -53,13 +54,15 @@ CONTENT_KEYS = (
     "gen_ai.tool.call.result",
     "gen_ai.retrieval.query.text",
     "gen_ai.retrieval.documents",
+    _openinference.INPUT_VALUE,  # OpenInference's inputs and outputs
+    _openinference.OUTPUT_VALUE,
 )
 UNINDEXED_KEYS = frozenset(CONTENT_KEYS)  # not copied into span_attributes
 _METADATA_PREFIX = N.TRACE_METADATA_PREFIX
 _METADATA_PREFIX_LENGTH = len(_METADATA_PREFIX)
 _TAGS = N.TRACE_TAGS
-_REQUEST_KEYS = (N.SPAN_INPUTS, N.INPUT_MESSAGES)
-_RESPONSE_KEYS = (N.SPAN_OUTPUTS, N.OUTPUT_MESSAGES)
+_REQUEST_KEYS = (N.SPAN_INPUTS, N.INPUT_MESSAGES, _openinference.INPUT_VALUE)
+_RESPONSE_KEYS = (N.SPAN_OUTPUTS, N.OUTPUT_MESSAGES, _openinference.OUTPUT_VALUE)
 
 # gen_ai.operation.name -> span type, for spans without traceglass.span.type: the inverse of the
 # one table in semconv, plus the operations that table does not produce.
@@ -236,7 +239,10 @@ class SpanRows:
 
     def __init__(self, record: SpanRecord, experiment_id: int, resource_id: int | None) -> None:
         attrs = _as_dict(record.attributes)
-        get = attrs.get
+        kind = attrs.get(_openinference.KIND)
+        # What the derived columns read: the attributes, or an OpenInference span's in GenAI terms.
+        derived = attrs if kind is None else _openinference.as_genai(attrs, kind)
+        get = derived.get
 
         indexed: list[tuple[str, str, float | None]] = []
         tags: list[str] = []
@@ -298,7 +304,7 @@ class SpanRows:
         input_tokens = _tokens(get(N.USAGE_INPUT_TOKENS))
         output_tokens = _tokens(get(N.USAGE_OUTPUT_TOKENS))
         cost = None if input_tokens is None and output_tokens is None else \
-            span_cost(attrs, start, input_tokens, output_tokens)
+            span_cost(derived, start, input_tokens, output_tokens)
         flags = record.flags
         attributes_dropped = record.dropped_attributes_count
         events_dropped = record.dropped_events_count

@@ -37,6 +37,9 @@ const A = {
   toolResult: "gen_ai.tool.call.result",
   query: "gen_ai.retrieval.query.text",
   documents: "gen_ai.retrieval.documents",
+  // OpenInference's (Arize Phoenix's instrumentations) inputs and outputs.
+  inputValue: "input.value",
+  outputValue: "output.value",
 };
 
 let instances = 0;
@@ -409,8 +412,8 @@ export function mountTraceView(element, trace, options = {}) {
     const attrs = span.attributes || {};
     const pick = (keys) => keys.map((key) => [key, attrs[key]]).find(([, value]) => value != null);
     return {
-      inputs: pick([A.spanInputs, A.input, A.toolArgs, A.query]),
-      outputs: pick([A.spanOutputs, A.output, A.toolResult, A.documents]),
+      inputs: pick([A.spanInputs, A.input, A.toolArgs, A.query, A.inputValue]),
+      outputs: pick([A.spanOutputs, A.output, A.toolResult, A.documents, A.outputValue]),
     };
   }
 
