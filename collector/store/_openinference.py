@@ -9,12 +9,13 @@ Their `input.value` and `output.value` are content like the conventions' message
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from traceglass.semconv import names as N
 
-__all__ = ["INPUT_VALUE", "KIND", "OUTPUT_VALUE", "as_genai"]
+__all__ = ["INPUT_VALUE", "KIND", "OUTPUT_VALUE", "as_genai", "tags_and_metadata"]
 
 KIND = "openinference.span.kind"
 INPUT_VALUE = "input.value"
@@ -57,3 +58,17 @@ def as_genai(attributes: Mapping[str, Any], kind: Any) -> dict[str, Any]:
         if value is not None:
             view.setdefault(genai, value)
     return view
+
+
+def tags_and_metadata(attributes: Mapping[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """The trace tags (`tag.tags`, a list of strings) and metadata (`metadata`, a JSON object) an
+    OpenInference span carries; what is not of that form is left out."""
+    tags = attributes.get("tag.tags")
+    tags = [str(tag) for tag in tags] if isinstance(tags, (list, tuple)) else []
+    metadata = attributes.get("metadata")
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            metadata = None
+    return tags, metadata if isinstance(metadata, dict) else {}

@@ -272,6 +272,11 @@ class SpanRows:
         tag_value = get(_TAGS)
         if isinstance(tag_value, str):  # a single tag given as a string
             tags.append(tag_value[:_KEY_LENGTH])
+        if kind is not None:
+            more_tags, more_metadata = _openinference.tags_and_metadata(attrs)
+            tags.extend(tag[:_KEY_LENGTH] for tag in more_tags)
+            metadata.extend((str(key)[:_KEY_LENGTH], _text(value)) for key, value in more_metadata.items()
+                            if value is not None)
 
         parts = [record.name]
         for key in CONTENT_KEYS:

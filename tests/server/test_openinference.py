@@ -53,7 +53,8 @@ def _send(server: Server) -> str:
     try:
         chain = tracer.start_span("RunnableSequence", start_time=START_NS, attributes={
             "openinference.span.kind": "CHAIN", "input.value": json.dumps(QUESTION), "output.value": ANSWER,
-            "input.mime_type": "application/json", "session.id": "support-7"})
+            "input.mime_type": "application/json", "session.id": "support-7", "user.id": "dana",
+            "tag.tags": ("billing", "beta"), "metadata": json.dumps({"app_version": "2.4.1", "shard": 3})})
         with tracer.start_as_current_span("lookup_plans", start_time=START_NS + 10**6, attributes={
                 "openinference.span.kind": "TOOL", "tool.name": "lookup_plans",
                 "input.value": '{"tier": "business"}', "output.value": "priority support, SSO"},
@@ -84,7 +85,9 @@ def test_openinference_spans_get_tokens_cost_types_previews_and_text(start_serve
     assert (info.input_tokens, info.output_tokens, info.total_tokens) == (1200, 50, 1250)
     assert json.loads(info.request_preview or "") == QUESTION
     assert info.response_preview == ANSWER
-    assert info.session_id == "support-7"
+    assert (info.session_id, info.user_id) == ("support-7", "dana")
+    assert info.tags == {"billing": "", "beta": ""}
+    assert info.metadata == {"app_version": "2.4.1", "shard": "3"}
     trace = store.get_trace(trace_id)
     assert {span.name: span.span_type for span in trace.spans} == {
         "RunnableSequence": "CHAIN", "lookup_plans": "TOOL", "ChatCompletion": "LLM"}
@@ -96,7 +99,8 @@ def test_openinference_spans_get_tokens_cost_types_previews_and_text(start_serve
         assert llm.cost_usd == pytest.approx((176 * 0.15 + 1024 * 0.075 + 50 * 0.6) / 1e6)
         assert info.cost_usd == llm.cost_usd
 
-    for query in ("span.type = 'LLM'", "trace.text LIKE '%priority support%'",
+    for query in ("span.type = 'LLM'", "trace.text LIKE '%priority support%'", "tag.billing = ''",
+                  "metadata.app_version = '2.4.1'",
                   "span.attributes.`input.value` LIKE '%business%'"):
         assert [t.trace_id for t in store.search_traces(filter_string=query).traces] == [trace_id], query
     overview = store.overview(info.experiment_id, None, None, 10, True)
