@@ -35,6 +35,13 @@ LLM_ATTRIBUTES: dict[str, Any] = {
     "llm.invocation_parameters": json.dumps({"model": "gpt-4o-mini"}),
     "llm.input_messages.0.message.role": "user",
     "llm.input_messages.0.message.content": "Which plan includes priority support?",
+    "llm.input_messages.1.message.role": "assistant",
+    "llm.input_messages.1.message.tool_calls.0.tool_call.id": "call_7",
+    "llm.input_messages.1.message.tool_calls.0.tool_call.function.name": "lookup_plans",
+    "llm.input_messages.1.message.tool_calls.0.tool_call.function.arguments": '{"tier": "business"}',
+    "llm.input_messages.2.message.role": "tool",
+    "llm.input_messages.2.message.content": "priority support, SSO",
+    "llm.input_messages.2.message.tool_call_id": "call_7",
     "llm.model_name": "gpt-4o-mini-2024-07-18",
     "llm.token_count.total": 1250,
     "llm.token_count.prompt": 1200,
@@ -107,7 +114,7 @@ def test_openinference_spans_get_tokens_cost_types_previews_and_text(start_serve
     assert [(m.model, m.requests, m.input_tokens) for m in overview.models] == [("gpt-4o-mini-2024-07-18", 1, 1200)]
 
 
-def test_the_trace_view_shows_their_inputs_and_outputs(start_server: StartServer) -> None:
+def test_the_trace_view_shows_their_conversation_inputs_and_outputs(start_server: StartServer) -> None:
     playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)")
     chromium = Path("/usr/bin/chromium")
     if not chromium.exists():
@@ -122,9 +129,16 @@ def test_the_trace_view_shows_their_inputs_and_outputs(start_server: StartServer
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
             page.goto(url(server, f"/?experiment={trace.info.experiment_id}&trace={trace_id}&span={llm.span_id}"))
+            # Its flattened messages (llm.input_messages.0.message.role ...) read as a conversation.
+            playwright.expect(page.get_by_role("tab", name="Chat")).to_have_attribute("aria-selected", "true")
+            chat = page.get_by_role("list", name="Conversation")
+            playwright.expect(chat.locator("li").nth(0)).to_contain_text("Which plan includes priority support?")
+            playwright.expect(chat.locator("li").nth(1)).to_contain_text("Tool call lookup_plans")
+            playwright.expect(chat.locator("li").nth(1)).to_contain_text('"tier": "business"')
+            playwright.expect(chat.locator("li").nth(2)).to_contain_text("priority support, SSO")
+            playwright.expect(chat.locator("li").nth(3)).to_contain_text(ANSWER)
+            page.get_by_role("tab", name="Inputs / Outputs").click()
             panel = page.get_by_role("tabpanel", name="Inputs / Outputs")
-            playwright.expect(page.get_by_role("tab", name="Inputs / Outputs")).to_have_attribute(
-                "aria-selected", "true")
             playwright.expect(panel).to_contain_text("Which plan includes priority support?")
             playwright.expect(panel).to_contain_text(ANSWER)
             head = page.locator(".tgv-span-head")

@@ -44,6 +44,34 @@ const A = {
 
 let instances = 0;
 
+// OpenInference (Arize Phoenix's instrumentations) flattens messages into attributes
+// (llm.input_messages.0.message.role, ....content, ....tool_calls.0.tool_call.function.name):
+// read back as the conventions' messages, for the Chat tab.
+function openInferenceMessages(attrs, prefix) {
+  const messages = [];
+  for (let i = 0; attrs[`${prefix}.${i}.message.role`] != null; i++) {
+    const base = `${prefix}.${i}.message.`;
+    const parts = [];
+    if (attrs[`${base}content`] != null) parts.push({ type: "text", content: String(attrs[`${base}content`]) });
+    for (let j = 0; attrs[`${base}contents.${j}.message_content.type`] != null; j++) {
+      const text = attrs[`${base}contents.${j}.message_content.text`];
+      if (text != null) parts.push({ type: "text", content: String(text) });
+    }
+    for (let k = 0; attrs[`${base}tool_calls.${k}.tool_call.function.name`] != null; k++) {
+      const call = `${base}tool_calls.${k}.tool_call.`;
+      const args = attrs[`${call}function.arguments`];
+      parts.push({ type: "tool_call", id: attrs[`${call}id`], name: String(attrs[`${call}function.name`]),
+        arguments: typeof args === "string" ? parseJson(args) ?? args : args });
+    }
+    if (attrs[`${base}tool_call_id`] != null) {
+      parts.splice(0, parts.length, { type: "tool_call_response", id: attrs[`${base}tool_call_id`],
+        response: attrs[`${base}content`] });
+    }
+    messages.push({ role: String(attrs[`${base}role`]), parts });
+  }
+  return messages;
+}
+
 function h(tag, props, ...children) {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(props || {})) {
@@ -402,6 +430,12 @@ export function mountTraceView(element, trace, options = {}) {
       if (Array.isArray(value)) parsed[key] = value;
       else if (key === "system" && typeof value === "string") parsed.system = [{ type: "text", content: value }];
       else if (value != null && !cut.has(A[key])) unreadable.push(A[key]);
+    }
+    if (!parsed.input && !parsed.output) {
+      const input = openInferenceMessages(attrs, "llm.input_messages");
+      const output = openInferenceMessages(attrs, "llm.output_messages");
+      if (input.length) parsed.input = input;
+      if (output.length) parsed.output = output;
     }
     if (!Object.keys(parsed).length) return null;
     if (unreadable.length) parsed.unreadable = unreadable;
