@@ -50,7 +50,14 @@ PROVIDER_IDS: Mapping[str, str] = {
     "openrouter": "openrouter",
     "cohere": "cohere",
     "moonshot_ai": "moonshotai",
+    # gen_ai.system's values before gen_ai.provider.name replaced it (older instrumentations).
+    "az.ai.openai": "azure",
+    "az.ai.inference": "azure",
+    "vertex_ai": "google",
+    "gemini": "google",
+    "xai": "x-ai",
 }
+_LEGACY_PROVIDER = "gen_ai.system"
 _CACHE_WRITE_KEYS = (N.USAGE_CACHE_WRITE_INPUT_TOKENS, "gen_ai.usage.cache_creation.input_tokens")
 _SECONDS_PER_DAY = 86_400
 _PROBE = 1000  # tokens of one kind per probe: far below every price tier
@@ -65,7 +72,8 @@ def span_cost(attributes: Mapping[str, Any], start_ns: int, input_tokens: int | 
     """The call's cost in USD, or None when it cannot be priced. Never raises."""
     if input_tokens is None and output_tokens is None:
         return None
-    provider = PROVIDER_IDS.get(attributes.get(N.PROVIDER_NAME))  # type: ignore[arg-type]
+    name = attributes.get(N.PROVIDER_NAME) or attributes.get(_LEGACY_PROVIDER)
+    provider = PROVIDER_IDS.get(name) if isinstance(name, str) else None
     if provider is None:
         return None
     tier = attributes.get(N.OPENAI_RESPONSE_SERVICE_TIER) if provider in ("openai", "azure") else None

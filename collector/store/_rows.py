@@ -61,6 +61,8 @@ UNINDEXED_KEYS = frozenset(CONTENT_KEYS)  # not copied into span_attributes
 _METADATA_PREFIX = N.TRACE_METADATA_PREFIX
 _METADATA_PREFIX_LENGTH = len(_METADATA_PREFIX)
 _TAGS = N.TRACE_TAGS
+_LEGACY_INPUT_TOKENS = "gen_ai.usage.prompt_tokens"
+_LEGACY_OUTPUT_TOKENS = "gen_ai.usage.completion_tokens"
 _REQUEST_KEYS = (N.SPAN_INPUTS, N.INPUT_MESSAGES, _openinference.INPUT_VALUE)
 _RESPONSE_KEYS = (N.SPAN_OUTPUTS, N.OUTPUT_MESSAGES, _openinference.OUTPUT_VALUE)
 
@@ -307,7 +309,11 @@ class SpanRows:
         if not (0 <= start <= _INT64_MAX and 0 <= end <= _INT64_MAX):
             start, end = _time(start), _time(end)
         input_tokens = _tokens(get(N.USAGE_INPUT_TOKENS))
+        if input_tokens is None:  # the conventions' earlier name, which older instrumentations write
+            input_tokens = _tokens(get(_LEGACY_INPUT_TOKENS))
         output_tokens = _tokens(get(N.USAGE_OUTPUT_TOKENS))
+        if output_tokens is None:
+            output_tokens = _tokens(get(_LEGACY_OUTPUT_TOKENS))
         cost = None if input_tokens is None and output_tokens is None else \
             span_cost(derived, start, input_tokens, output_tokens)
         flags = record.flags

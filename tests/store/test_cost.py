@@ -137,6 +137,17 @@ def test_a_trace_costs_what_its_calls_cost_across_batches(store: Store) -> None:
     assert store.get_trace(trace_id(1)).info.cost_usd == pytest.approx(0.00042)
 
 
+def test_spans_of_older_instrumentations_get_their_tokens_and_cost(store: Store) -> None:
+    """gen_ai.system and gen_ai.usage.prompt_tokens / completion_tokens: the conventions' names
+    before 1.27, which older instrumentations still write."""
+    store.write_spans([span(1, 1, name="openai.chat", start_ms=START_MS, attributes={
+        "gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.usage.prompt_tokens": 1000, "gen_ai.usage.completion_tokens": 100})])
+    info = store.get_trace(trace_id(1)).info
+    assert (info.input_tokens, info.output_tokens, info.total_tokens) == (1000, 100, 1100)
+    assert info.cost_usd == pytest.approx(0.00021)
+
+
 def test_search_filters_and_sorts_by_cost_page_by_page(store: Store) -> None:
     records = [span(n, 1, name=f"chat-{n}", start_ms=START_MS + n,
                     attributes=call("openai", "gpt-4o-mini", 1000 * n, 0)) for n in range(1, 8)]
