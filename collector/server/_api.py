@@ -55,6 +55,9 @@ class ExperimentName(BaseModel):
     name: str = Field(min_length=1)
 
 
+_TAG_KEY = Query(..., min_length=1, description="The tag's key")
+
+
 class TraceInfoModel(BaseModel):
     trace_id: str
     experiment_id: int
@@ -274,6 +277,18 @@ def query_router(store: Store) -> APIRouter:
         """Remove one tag (nothing happens if the trace has no such tag)."""
         store.delete_trace_tag(trace_id, key)
         return Response(status_code=204)
+
+    # The key as a query parameter: any key, "." and ".." included, which browsers and HTTP
+    # clients resolve away when they are a path segment (what the web UI uses).
+    @router.put("/traces/{trace_id}/tags", status_code=204, response_class=Response, responses=_ERRORS)
+    def set_trace_tag_by_query(trace_id: str, body: TagValue, key: str = _TAG_KEY) -> Response:
+        """Set or replace one tag, named by the query parameter `key`."""
+        return set_trace_tag(trace_id, key, body)
+
+    @router.delete("/traces/{trace_id}/tags", status_code=204, response_class=Response)
+    def delete_trace_tag_by_query(trace_id: str, key: str = _TAG_KEY) -> Response:
+        """Remove one tag, named by the query parameter `key`."""
+        return delete_trace_tag(trace_id, key)
 
     @router.delete("/traces", response_model=Deleted)
     def delete_traces(body: TraceIds = Body(...)) -> dict[str, int]:  # noqa: B008

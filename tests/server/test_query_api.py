@@ -222,6 +222,22 @@ def test_tags(loaded: Server) -> None:
     assert call(loaded, "PUT", f"/traces/{trace_id}/tags/k", {})[0] == 422
 
 
+def test_tags_named_in_the_query_string_any_key_dots_included(loaded: Server) -> None:
+    """"." and ".." cannot be path segments (clients resolve them away): the key goes in the query."""
+    trace_id = f"{1:032x}"
+    for key in (".", "..", "a/b", "ü ?&="):
+        query = urllib.parse.urlencode({"key": key})
+        assert call(loaded, "PUT", f"/traces/{trace_id}/tags?{query}", {"value": f"v{key}"}) == (204, None)
+    assert call(loaded, "GET", f"/traces/{trace_id}")[1]["info"]["tags"] == {
+        ".": "v.", "..": "v..", "a/b": "va/b", "ü ?&=": "vü ?&="}
+    assert call(loaded, "DELETE", f"/traces/{trace_id}/tags?key=..") == (204, None)
+    assert call(loaded, "DELETE", f"/traces/{trace_id}/tags?key=.") == (204, None)
+    assert call(loaded, "GET", f"/traces/{trace_id}")[1]["info"]["tags"] == {"a/b": "va/b", "ü ?&=": "vü ?&="}
+    assert call(loaded, "PUT", f"/traces/{trace_id}/tags", {"value": "v"})[0] == 422  # no key
+    assert call(loaded, "PUT", f"/traces/{trace_id}/tags?key=", {"value": "v"})[0] == 422
+    assert call(loaded, "PUT", f"/traces/{'f' * 32}/tags?key=k", {"value": "v"})[0] == 404
+
+
 def test_delete_traces(loaded: Server) -> None:
     status, body = call(loaded, "DELETE", "/traces", {"trace_ids": [f"{1:032x}", f"{2:032x}", "f" * 32]})
     assert status == 200 and body == {"deleted": 2}

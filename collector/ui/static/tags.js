@@ -3,6 +3,11 @@
 import { segment } from "./api.js";
 import { h } from "./dom.js";
 
+// The key in the query string: a key "." or ".." would be resolved away as a path segment.
+function tagPath(traceId, key) {
+  return `/traces/${segment(traceId)}/tags?key=${encodeURIComponent(key)}`;
+}
+
 // Resolves when the dialog is closed; every change is sent as it is made.
 export async function tagDialog(app, infos) {
   const many = infos.length > 1;
@@ -20,7 +25,7 @@ export async function tagDialog(app, infos) {
       h("span", { class: "tg-chip" }, `${k}: ${[...values].join(" | ")}`),
       h("button", { type: "button", "aria-label": `Remove tag ${k}`, onclick: async () => {
         try {
-          await Promise.all(infos.map((info) => app.apiFetch(`/traces/${segment(info.trace_id)}/tags/${segment(k)}`,
+          await Promise.all(infos.map((info) => app.apiFetch(tagPath(info.trace_id, k),
             { method: "DELETE" })));
           for (const info of infos) delete info.tags[k];
           refreshList();
@@ -36,7 +41,7 @@ export async function tagDialog(app, infos) {
     const k = key.value.trim();
     if (!k) return;
     try {
-      await Promise.all(infos.map((info) => app.apiFetch(`/traces/${segment(info.trace_id)}/tags/${segment(k)}`,
+      await Promise.all(infos.map((info) => app.apiFetch(tagPath(info.trace_id, k),
         { method: "PUT", body: { value: value.value } })));
       for (const info of infos) info.tags[k] = value.value;
       key.value = "";
