@@ -28,6 +28,8 @@ class BucketModel(BaseModel):
     error_rate: float | None = Field(None, description="errors / requests; null without requests")
     input_tokens: int
     output_tokens: int
+    cost_usd: float | None = Field(None, description="Estimated cost in USD of the traces that have one; null when "
+                                   "none has")
     p50_ms: int | None = Field(None, description="Median execution time of the finished traces (nearest rank)")
     p95_ms: int | None = None
     p99_ms: int | None = None

@@ -72,6 +72,7 @@ class BucketStats:
     errors: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cost_usd: float | None = None  # of the traces with a cost (see _cost); None when none has one
     p50_ms: int | None = None
     p95_ms: int | None = None
     p99_ms: int | None = None
@@ -196,11 +197,12 @@ def overview(
             func.sum(case((traces.c.status == "ERROR", 1), else_=0)),
             func.sum(traces.c.input_tokens),
             func.sum(traces.c.output_tokens),
+            func.sum(traces.c.cost_usd),
         )
         .where(in_range)
         .group_by(bucket)
     )
-    for index, requests, errors, input_tokens, output_tokens in conn.execute(aggregates):
+    for index, requests, errors, input_tokens, output_tokens, cost in conn.execute(aggregates):
         stats = buckets[int(index)]
         stats.requests, stats.errors = int(requests), int(errors or 0)
         stats.input_tokens, stats.output_tokens = int(input_tokens or 0), int(output_tokens or 0)
@@ -208,6 +210,9 @@ def overview(
         totals.errors += stats.errors
         totals.input_tokens += stats.input_tokens
         totals.output_tokens += stats.output_tokens
+        if cost is not None:
+            stats.cost_usd = float(cost)
+            totals.cost_usd = (totals.cost_usd or 0.0) + stats.cost_usd
 
     finished = and_(in_range, traces.c.status != "IN_PROGRESS", traces.c.execution_time_ms.is_not(None))
     duration = traces.c.execution_time_ms

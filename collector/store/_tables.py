@@ -107,7 +107,7 @@ traces = Table(
     Index(None, "user_id"),
     # An experiment's overview (_overview.py) reads its time buckets from this index alone.
     Index("ix_traces_overview", "experiment_id", "timestamp_ms", "status", "execution_time_ms", "input_tokens",
-          "output_tokens", "trace_id"),
+          "output_tokens", "cost_usd", "trace_id"),
 )
 
 # Tags are key/value (update_current_trace(tags=[...]) strings are keys with the value "").

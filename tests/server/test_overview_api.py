@@ -109,16 +109,21 @@ def test_hourly_buckets(filled: tuple[Server, int]) -> None:
     first, second, third = body["buckets"]
     assert [b["start_ms"] for b in body["buckets"]] == [T0, T0 + HOUR, T0 + 2 * HOUR]
     # Durations 100, 200, ..., 1000 ms: nearest rank 5 of 10 is the median, rank 10 the 95th and 99th.
+    # Costs: the gpt-4o-mini calls only ($0.15 and $0.60 per million input and output tokens); this
+    # test's Claude calls name openai as their provider, which does not serve Claude.
     assert first == {"start_ms": T0, "requests": 10, "errors": 2, "error_rate": 0.2, "input_tokens": 550,
-                     "output_tokens": 55, "p50_ms": 500, "p95_ms": 1000, "p99_ms": 1000}
+                     "output_tokens": 55, "cost_usd": pytest.approx((250 * 0.15 + 25 * 0.6) / 1e6) if PRICED else None,
+                     "p50_ms": 500, "p95_ms": 1000, "p99_ms": 1000}
     assert second == {"start_ms": T0 + HOUR, "requests": 0, "errors": 0, "error_rate": None, "input_tokens": 0,
-                      "output_tokens": 0, "p50_ms": None, "p95_ms": None, "p99_ms": None}
+                      "output_tokens": 0, "cost_usd": None, "p50_ms": None, "p95_ms": None, "p99_ms": None}
     assert third["requests"] == 5 and third["errors"] == 0 and third["p50_ms"] == third["p99_ms"] == 2000
     assert third["input_tokens"] == 5000 and third["output_tokens"] == 500
     totals = body["totals"]
     assert totals["requests"] == 15 and totals["errors"] == 2
     assert totals["error_rate"] == pytest.approx(2 / 15)
     assert (totals["input_tokens"], totals["output_tokens"]) == (5550, 555)
+    if PRICED:
+        assert totals["cost_usd"] == pytest.approx((5250 * 0.15 + 525 * 0.6) / 1e6)
     # 15 durations: 100..1000 then five of 2000; ranks 8, 15, 15.
     assert (totals["p50_ms"], totals["p95_ms"], totals["p99_ms"]) == (800, 2000, 2000)
 
@@ -276,6 +281,12 @@ def test_the_overview_tab_draws_the_figures(filled: tuple[Server, int], tmp_path
             expect(tiles).to_contain_text("Errors2")
             expect(tiles).to_contain_text("13.3 % of requests")
             expect(tiles).to_contain_text("Input tokens5550")
+            if PRICED:  # the estimated cost: a tile and a chart over time
+                expect(tiles).to_contain_text("Cost$0.0011")
+                cost_chart = page.get_by_role("img", name="Cost", exact=True)
+                expect(cost_chart).to_be_visible()
+                first_bar = cost_chart.locator("g.tg-ov-bar title").first
+                expect(first_bar).to_contain_text("Cost: $0.0000021")  # 10 tokens in, 1 out
             row = page.get_by_role("row", name="gpt-4o-mini")
             cost = "$0.0011" if PRICED else "\u2013"
             expect(row.get_by_role("cell")).to_have_text(["10", "0", "5250", "525", cost, "180 ms", "1.50 s", "1.50 s"])
@@ -290,6 +301,9 @@ def test_the_overview_tab_draws_the_figures(filled: tuple[Server, int], tmp_path
 
             page.goto(url(server, f"/?experiment={hostile_id}&tab=overview"))
             expect(page.get_by_role("row", name=HOSTILE_MODEL)).to_be_visible()
+            # Nothing priced there: no cost tile, no cost chart.
+            expect(page.locator(".tg-ov-tiles")).not_to_contain_text("Cost")
+            expect(page.get_by_role("img", name="Cost", exact=True)).to_have_count(0)
             assert page.evaluate("() => window.__pwned") is None
             assert page.locator(".tg-ov img").count() == 0
             assert problems == []

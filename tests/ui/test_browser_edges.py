@@ -9,6 +9,9 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
+import pytest
+
+from tests.pricing import PRICED
 from tests.ui._traces import TraceSender
 from tests.ui.conftest import Loaded, Watch, playwright_sync, screenshot
 
@@ -193,6 +196,18 @@ def test_latency_axis_labels_of_long_runs_fit_left_of_the_chart(page: Any, loade
     assert len(labels) == 5 and labels[-1][0].endswith(" h"), labels
     assert all(x >= 0 for _, x in labels), labels  # no label runs past the chart's left edge
     expect(page.locator(".tg-ov-tiles")).to_contain_text("Latency p50")
+
+
+def test_cost_axis_labels_fit_left_of_the_chart(page: Any, loaded: Loaded) -> None:
+    if not PRICED:
+        pytest.skip("genai-prices is not installed: nothing is priced")
+    page.goto(f"{loaded.base}/?experiment={loaded.experiments['agents']}&tab=overview")
+    chart = page.get_by_role("img", name="Cost", exact=True)
+    expect(chart).to_be_visible()
+    labels = chart.evaluate("""(svg) => [...svg.querySelectorAll('text')]
+        .filter((t) => t.getAttribute('text-anchor') === 'end').map((t) => [t.textContent, t.getBBox().x])""")
+    assert len(labels) == 5 and labels[0][0] == "$0" and all(text.startswith("$") for text, _ in labels), labels
+    assert all(x >= 0 for _, x in labels), labels
 
 
 def test_daily_buckets_are_named_by_the_day_they_cover(browser: Any, loaded: Loaded, watch: Watch) -> None:

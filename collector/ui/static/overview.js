@@ -81,6 +81,17 @@ export function formatDuration(ms) {
   return hours < 9.95 ? `${hours.toFixed(1)} h` : `${Math.round(hours).toLocaleString("en-US")} h`;
 }
 
+// A cost on an axis, in at most seven characters: "$0", "$3.9e-4", "$0.0039", "$0.25", "$9.50", "$120",
+// "$12.3k", "$1.2M".
+function formatCostAxis(usd) {
+  if (!usd) return "$0";
+  if (usd < 0.001) return `$${usd.toExponential(1)}`;
+  if (usd < 1) return `$${Number(usd.toPrecision(2))}`;
+  if (usd < 1000) return `$${usd.toFixed(usd < 10 ? 2 : 0)}`;
+  if (usd < 999_950) return `$${(usd / 1000).toFixed(1)}k`;
+  return `$${(usd / 1e6).toFixed(1)}M`;
+}
+
 function formatWidth(ms) {
   for (const [unit, size] of [["day", 86_400_000], ["h", 3_600_000], ["min", 60_000], ["s", 1000]]) {
     if (ms >= size && ms % size === 0) return `${ms / size} ${unit}${unit === "day" && ms !== size ? "s" : ""}`;
@@ -179,9 +190,9 @@ function paintSwatches(root) {
 }
 
 // Bars of counts (requests, tokens, calls): whole numbers on the axis.
-function stackedBars({ title, description, buckets, bucketMs, series, yFormat }) {
+function stackedBars({ title, description, buckets, bucketMs, series, yFormat, integer = true, tipFormat = yFormat }) {
   const totals = buckets.map((b) => series.reduce((sum, s) => sum + (s.value(b) || 0), 0));
-  const chart = frame({ title, description, buckets, bucketMs, yMax: Math.max(0, ...totals), yFormat, integer: true });
+  const chart = frame({ title, description, buckets, bucketMs, yMax: Math.max(0, ...totals), yFormat, integer });
   const marks = svg("g");
   buckets.forEach((bucket, i) => {
     let top = 0;
@@ -189,7 +200,7 @@ function stackedBars({ title, description, buckets, bucketMs, series, yFormat })
     const bar = svg("g", { class: "tg-ov-bar" });
     for (const s of series) {
       const v = s.value(bucket) || 0;
-      lines.push(`${s.label}: ${yFormat(v)}`);
+      lines.push(`${s.label}: ${tipFormat(v)}`);
       if (!v) continue;
       const y0 = chart.y(top);
       const y1 = chart.y(top + v);
@@ -276,7 +287,8 @@ export function renderOverview(data, { modelsPending = false } = {}) {
     tile("Errors", formatCount(totals.errors), `${formatRate(totals.error_rate)} of requests`),
     tile("Latency p50", formatDuration(totals.p50_ms), `p95 ${formatDuration(totals.p95_ms)} · p99 ${formatDuration(totals.p99_ms)}`),
     tile("Input tokens", formatCount(totals.input_tokens)),
-    tile("Output tokens", formatCount(totals.output_tokens)));
+    tile("Output tokens", formatCount(totals.output_tokens)),
+    totals.cost_usd == null ? null : tile("Cost", formatCost(totals.cost_usd), "estimated, at published prices"));
   if (!totals.requests) {
     return el("div", { class: "tg-ov" }, tiles, el("p", { class: "tg-muted", text: "No traces in this range." }));
   }
@@ -317,6 +329,14 @@ export function renderOverview(data, { modelsPending = false } = {}) {
       ],
     }),
   ];
+  if (totals.cost_usd != null) {
+    charts.push(stackedBars({
+      title: "Cost", buckets, bucketMs, yFormat: formatCostAxis, tipFormat: formatCost, integer: false,
+      description: "Estimated cost (US dollars, at the providers' published prices) of the traces in each bucket. " +
+        describeSeries(buckets, "cost", (b) => b.cost_usd, formatCost),
+      series: [{ label: "Cost", color: COLORS[5], value: (b) => b.cost_usd }],
+    }));
+  }
   const sections = [tiles, el("div", { class: "tg-ov-grid" }, charts)];
   if (modelsPending) {
     sections.push(el("h2", { class: "tg-ov-heading", text: "By model" }),

@@ -1,7 +1,8 @@
 """What each model call cost, and each trace: spans.cost_usd and traces.cost_usd.
 
 Both are nullable and added empty, which neither database copies a table for; traces are sorted
-and filtered by cost through an index per experiment. Spans stored before this revision keep no
+and filtered by cost through an index per experiment, and the overview's index covers the cost
+too, so that its time buckets still read that index alone. Spans stored before this revision keep no
 cost (pricing them means reading every span's attributes).
 
 Revision ID: 0007
@@ -18,14 +19,22 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
+# The overview index's columns before this revision (0003).
+_OVERVIEW = ("experiment_id", "timestamp_ms", "status", "execution_time_ms", "input_tokens", "output_tokens",
+             "trace_id")
+
 
 def upgrade() -> None:
     op.add_column("spans", sa.Column("cost_usd", sa.Double()))
     op.add_column("traces", sa.Column("cost_usd", sa.Double()))
     op.create_index("ix_traces_experiment_id_cost_usd", "traces", ["experiment_id", "cost_usd"])
+    op.drop_index("ix_traces_overview", table_name="traces")
+    op.create_index("ix_traces_overview", "traces", [*_OVERVIEW[:-1], "cost_usd", _OVERVIEW[-1]])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_traces_overview", table_name="traces")
+    op.create_index("ix_traces_overview", "traces", list(_OVERVIEW))
     op.drop_index("ix_traces_experiment_id_cost_usd", table_name="traces")
     op.drop_column("traces", "cost_usd")  # SQLite 3.35+ drops a column in place
     op.drop_column("spans", "cost_usd")
