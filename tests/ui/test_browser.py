@@ -174,6 +174,24 @@ def test_filter_search_sort_and_columns_live_in_the_url(page: Any, loaded: Loade
     page.get_by_role("checkbox", name="Session").check()
 
 
+def test_a_session_or_user_cell_shows_only_its_traces(page: Any, loaded: Loaded) -> None:
+    table = traces_page(page, loaded)
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(6)
+    rows.first.get_by_role("link", name="session-42").click()
+    expect(page.get_by_label("Filter", exact=True)).to_have_value("trace.session_id = 'session-42'")
+    assert state(page)["filter"] == "trace.session_id = 'session-42'"
+    expect(rows).to_have_count(3)  # the agent runs; the other traces have no session
+    for i in range(3):
+        expect(rows.nth(i)).to_contain_text("session-42")
+    expect(page.get_by_role("region", name="Trace")).to_be_hidden()  # the click filtered, it opened no trace
+    page.go_back()
+    expect(rows).to_have_count(6)
+    rows.first.get_by_role("link", name="alice").click()
+    expect(page.get_by_label("Filter", exact=True)).to_have_value("trace.user_id = 'alice'")
+    expect(rows).to_have_count(3)
+
+
 def test_keyboard_moves_through_the_list_and_opens_a_trace(page: Any, loaded: Loaded) -> None:
     table = traces_page(page, loaded)
     rows = table.locator("tbody tr")

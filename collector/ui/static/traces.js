@@ -343,13 +343,27 @@ function mountTracesTab(element, initial, app) {
       case "cost": return trace.cost_usd == null ? "" : formatCost(trace.cost_usd);
       case "execution_time": return formatTraceDuration(trace.execution_time_ms);
       case "request_time": return timeAgo(trace.timestamp_ms);
-      case "session": return trace.session_id || "";
-      case "user": return trace.user_id || "";
+      case "session": return trace.session_id ? filterLink("session_id", trace.session_id, "session") : "";
+      case "user": return trace.user_id ? filterLink("user_id", trace.user_id, "user") : "";
       case "tags":
         return h("span", { class: "tg-chips" }, Object.entries(trace.tags || {}).map(([key, value]) =>
           h("span", { class: "tg-chip" }, value ? `${key}: ${value}` : key)));
       default: return "";
     }
+  }
+
+  // A session or user that, clicked, shows only its traces (the filter a user would type).
+  function filterLink(field, value, what) {
+    const clause = `trace.${field} = '${value.replaceAll("'", "''")}'`;
+    const link = h("a", { href: `/?experiment=${segment(state.experiment)}&filter=${encodeURIComponent(clause)}`,
+      title: `Show only the traces of this ${what}`, tabindex: "-1" }, value);
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      search.value = "";
+      filter.value = clause;
+      submit();
+    });
+    return link;
   }
 
   function previewCell(preview, wantLast) {
