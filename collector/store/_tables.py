@@ -99,16 +99,24 @@ traces = Table(
     Column("span_count", Integer, nullable=False),
     Index(None, "experiment_id", "timestamp_ms"),
     Index(None, "timestamp_ms"),  # pages across every experiment, newest first, without a sort
-    Index(None, "experiment_id", "execution_time_ms"),
+    Index(None, "experiment_id", "execution_time_ms").ddl_if(dialect="sqlite"),
     Index(None, "experiment_id", "status", "timestamp_ms"),
-    Index(None, "experiment_id", "name"),
-    Index(None, "experiment_id", "cost_usd"),
+    Index(None, "experiment_id", "name").ddl_if(dialect="sqlite"),
+    Index(None, "experiment_id", "cost_usd").ddl_if(dialect="sqlite"),
     Index(None, "session_id"),
     Index(None, "user_id"),
     # An experiment's overview (_overview.py) reads its time buckets from this index alone.
     Index("ix_traces_overview", "experiment_id", "timestamp_ms", "status", "execution_time_ms", "input_tokens",
           "output_tokens", "cost_usd", "trace_id"),
 )
+
+# A sort by a key that may be empty puts the empty ones first ascending and last descending, as
+# SQLite orders NULLs (see _query). PostgreSQL reads that order from an index, forward or backward,
+# only if the index puts NULLs first; with the trace id after the key, ties are in order too.
+NULLS_FIRST_SORT_KEYS: Final = ("execution_time_ms", "name", "cost_usd")
+for _key in NULLS_FIRST_SORT_KEYS:
+    Index(f"ix_traces_experiment_id_{_key}_trace_id", traces.c.experiment_id, traces.c[_key].nulls_first(),
+          traces.c.trace_id).ddl_if(dialect="postgresql")
 
 # Tags are key/value (update_current_trace(tags=[...]) strings are keys with the value "").
 trace_tags = Table(

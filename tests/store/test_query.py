@@ -689,3 +689,26 @@ def test_random_string_filters_run(sqlite_store: Store, parts: list[tuple[str, s
     if text_too:
         clauses.append(f"trace.text LIKE {quoted(parts[0][2])}")
     ids(sqlite_store, " AND ".join(clauses))
+
+
+@pytest.mark.parametrize("key", ["execution_time_ms", "name", "cost_usd"])
+@pytest.mark.parametrize("descending", [True, False])
+@pytest.mark.parametrize("after", [None, "page"])
+def test_postgresql_sorts_by_a_key_that_may_be_empty_through_its_index(
+    store: Store, default_id: int, key: str, descending: bool, after: str | None
+) -> None:
+    """NULLs first ascending and last descending (SQLite's order) is the order of the key's index,
+    read forward or backward: no sort of the experiment's traces, on the first page or a later one."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL query plans")
+    order_by = [f"{key} {'DESC' if descending else 'ASC'}"]
+    last = {"execution_time_ms": 5, "name": "m", "cost_usd": 0.5}[key]
+    statement = search_statement([default_id], [], order_by, None if after is None else [last, "8" * 32], 51,
+                                 "postgresql")
+    compiled = statement.compile(dialect=store.engine.dialect, compile_kwargs={"render_postcompile": True})
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_sort = off")  # a plan that needs a sort keeps it, at any cost
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        plan = "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params))
+    assert f"ix_traces_experiment_id_{key}_trace_id" in plan, plan
+    assert "Sort" not in plan, plan
