@@ -277,6 +277,7 @@ def test_openapi_documents_every_query_route(server: Server) -> None:
         (f"{API}/traces", "get"), (f"{API}/traces", "delete"),
         (f"{API}/traces/{{trace_id}}", "get"), (f"{API}/traces/{{trace_id}}/spans/{{span_id}}", "get"),
         (f"{API}/traces/{{trace_id}}/tags/{{key}}", "put"), (f"{API}/traces/{{trace_id}}/tags/{{key}}", "delete"),
+        (f"{API}/traces/{{trace_id}}/tags", "put"), (f"{API}/traces/{{trace_id}}/tags", "delete"),
     }
     schemas = document["components"]["schemas"]
     assert {"ExperimentModel", "TracePageModel", "TraceModel", "TraceInfoModel", "ErrorBody", "TagValue",
