@@ -113,6 +113,25 @@ def export(experiments: tuple[str, ...], filter_string: str | None, order_by: tu
         click.echo(f"{count} trace(s) written to {output_file.name}", err=True)
 
 
+@traces.command()
+@click.option("--tracking-uri", metavar="URI",
+              help="Store URL (sqlite:///..., postgresql://...). "
+                   "Default: TRACEGLASS_TRACKING_URI, else the local store.")
+def reprice(tracking_uri: str | None) -> None:
+    """Price every stored model call again with the installed price table (genai-prices), and total
+    each trace's cost anew: for traces stored before costs were recorded, or after an upgrade of
+    genai-prices. A running server may keep writing meanwhile."""
+    from traceglass.collector.store import Store
+
+    with _errors():
+        store = _store(tracking_uri)
+        if not isinstance(store, Store):
+            raise _CommandError("traces reprice needs the store itself (a sqlite:/// or postgresql:// URL, "
+                                "the server's --store), not a server's address", exit_code=2)
+        calls, priced = store.reprice()
+    click.echo(f"{calls} model call(s) stored, {priced} priced")
+
+
 def _store(tracking_uri: str | None) -> Backend:
     """The store or server to read. A SQLite file named by the user must exist: opening a SQLite URL
     creates its file, and a mistyped path would read as an empty store ("No traces found"). The

@@ -30,8 +30,10 @@ __all__ = [
     "SpanRows",
     "dumps",
     "experiment_name",
+    "genai_view",
     "resource_key",
     "span_rows",
+    "usage_and_cost",
 ]
 
 INDEXED_VALUE_LENGTH = 256  # longest attribute value (string form) copied into span_attributes
@@ -234,6 +236,26 @@ def _unescaped(text: str) -> str:
     return _UNICODE_ESCAPE.sub(_unescape, text)
 
 
+def genai_view(attrs: dict[str, Any]) -> dict[str, Any]:
+    """What the derived columns read: a span's attributes, or an OpenInference span's in GenAI terms."""
+    kind = attrs.get(_openinference.KIND)
+    return attrs if kind is None else _openinference.as_genai(attrs, kind)
+
+
+def usage_and_cost(view: Mapping[str, Any], start_ns: int) -> tuple[int | None, int | None, float | None]:
+    """(input tokens, output tokens, cost in USD) of a span, from its `genai_view`."""
+    get = view.get
+    input_tokens = _tokens(get(N.USAGE_INPUT_TOKENS))
+    if input_tokens is None:  # the conventions' earlier name, which older instrumentations write
+        input_tokens = _tokens(get(_LEGACY_INPUT_TOKENS))
+    output_tokens = _tokens(get(N.USAGE_OUTPUT_TOKENS))
+    if output_tokens is None:
+        output_tokens = _tokens(get(_LEGACY_OUTPUT_TOKENS))
+    if input_tokens is None and output_tokens is None:
+        return None, None, None
+    return input_tokens, output_tokens, span_cost(view, start_ns, input_tokens, output_tokens)
+
+
 class SpanRows:
     """Everything the store writes for one span, minus the ids it assigns at insert time."""
 
@@ -242,8 +264,7 @@ class SpanRows:
     def __init__(self, record: SpanRecord, experiment_id: int, resource_id: int | None) -> None:
         attrs = _as_dict(record.attributes)
         kind = attrs.get(_openinference.KIND)
-        # What the derived columns read: the attributes, or an OpenInference span's in GenAI terms.
-        derived = attrs if kind is None else _openinference.as_genai(attrs, kind)
+        derived = genai_view(attrs)
         get = derived.get
 
         indexed: list[tuple[str, str, float | None]] = []
@@ -308,14 +329,7 @@ class SpanRows:
         start, end = record.start_ns, record.end_ns
         if not (0 <= start <= _INT64_MAX and 0 <= end <= _INT64_MAX):
             start, end = _time(start), _time(end)
-        input_tokens = _tokens(get(N.USAGE_INPUT_TOKENS))
-        if input_tokens is None:  # the conventions' earlier name, which older instrumentations write
-            input_tokens = _tokens(get(_LEGACY_INPUT_TOKENS))
-        output_tokens = _tokens(get(N.USAGE_OUTPUT_TOKENS))
-        if output_tokens is None:
-            output_tokens = _tokens(get(_LEGACY_OUTPUT_TOKENS))
-        cost = None if input_tokens is None and output_tokens is None else \
-            span_cost(derived, start, input_tokens, output_tokens)
+        input_tokens, output_tokens, cost = usage_and_cost(derived, start)
         flags = record.flags
         attributes_dropped = record.dropped_attributes_count
         events_dropped = record.dropped_events_count

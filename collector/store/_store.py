@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import Engine, and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
@@ -30,6 +30,7 @@ from ._models import (
     link_from_dict,
 )
 from ._records import SpanRecord
+from ._rows import genai_view, usage_and_cost
 from ._tables import (
     experiments,
     resources,
@@ -334,6 +335,37 @@ class Store:
         """Remove a tag of a trace (nothing happens if it has no such tag)."""
         with self._write() as conn, conn.begin():
             conn.execute(delete(trace_tags).where(trace_tags.c.trace_id == trace_id, trace_tags.c.key == key))
+
+    def reprice(self, batch_size: int = 2000) -> tuple[int, int]:
+        """Price every stored model call (a span with token counts) again with the installed price
+        table, and total each trace's cost anew: for spans stored before costs were recorded, or
+        after `pip install -U genai-prices` brought prices for more models. Returns (model calls,
+        those with a cost). Each batch is a transaction of its own, so the store stays writable."""
+        calls = priced = 0
+        after = 0
+        with_tokens = or_(spans.c.input_tokens.is_not(None), spans.c.output_tokens.is_not(None))
+        while True:
+            with self._write() as conn, conn.begin():
+                rows = conn.execute(
+                    select(spans.c.id, spans.c.trace_id, spans.c.start_ns, spans.c.attributes)
+                    .where(spans.c.id > after, with_tokens).order_by(spans.c.id).limit(batch_size)
+                ).all()
+                if not rows:
+                    return calls, priced
+                after = rows[-1].id
+                trace_ids = sorted({row.trace_id for row in rows})
+                if conn.dialect.name == "postgresql":
+                    lock_traces(conn, trace_ids)  # a writer totalling the same traces waits, and vice versa
+                costs = [{"span_pk": row.id, "cost": usage_and_cost(genai_view(json.loads(row.attributes)),
+                                                                    row.start_ns)[2]} for row in rows]
+                conn.execute(update(spans).where(spans.c.id == bindparam("span_pk")).values(cost_usd=bindparam("cost")),
+                             costs)
+                for start in range(0, len(trace_ids), _CHUNK):
+                    chunk = trace_ids[start : start + _CHUNK]
+                    total = select(func.sum(spans.c.cost_usd)).where(spans.c.trace_id == traces.c.trace_id)
+                    conn.execute(update(traces).where(traces.c.trace_id.in_(chunk)).values(cost_usd=total.scalar_subquery()))
+                calls += len(rows)
+                priced += sum(1 for cost in costs if cost["cost"] is not None)
 
     def delete_traces(self, trace_ids: Iterable[str]) -> int:
         """Delete traces with their spans, tags and metadata; returns how many traces existed."""

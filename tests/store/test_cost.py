@@ -167,3 +167,28 @@ def test_search_filters_and_sorts_by_cost_page_by_page(store: Store) -> None:
             break
     assert names[:7] == [f"chat-{n}" for n in range(7, 0, -1)]
     assert sorted(names) == sorted(t.name for t in store.search_traces().traces)  # the unpriced one too, once
+
+
+def test_reprice_prices_calls_stored_without_a_cost_and_totals_their_traces(store: Store) -> None:
+    from sqlalchemy import update
+    from traceglass.collector.store._tables import spans, traces
+
+    chat = call("openai", "gpt-4o-mini", 1000, 100)
+    store.write_spans([span(1, 1, name="agent", start_ms=START_MS, end_ms=START_MS + 50),
+                       span(1, 2, 1, name="chat", start_ms=START_MS + 1, attributes=chat),
+                       span(1, 3, 1, name="chat", start_ms=START_MS + 2, attributes=chat),
+                       span(2, 1, name="chat llama3.2", start_ms=START_MS + 3,
+                            attributes=call("ollama", "llama3.2", 500, 50))])
+    with store.engine.begin() as conn:  # as a store upgraded from before costs were recorded
+        conn.execute(update(spans).values(cost_usd=None))
+        conn.execute(update(traces).values(cost_usd=None))
+    assert store.get_trace(trace_id(1)).info.cost_usd is None
+
+    assert store.reprice(batch_size=2) == (3, 2)  # the three model calls, the two OpenAI ones priced
+
+    first = store.get_trace(trace_id(1))
+    assert first.info.cost_usd == pytest.approx(0.00042)
+    assert [s.cost_usd for s in first.spans] == [None, pytest.approx(0.00021), pytest.approx(0.00021)]
+    assert store.get_trace(trace_id(2)).info.cost_usd is None
+    assert store.reprice() == (3, 2)  # again: the same
+    assert store.get_trace(trace_id(1)).info.cost_usd == pytest.approx(0.00042)

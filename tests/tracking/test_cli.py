@@ -179,3 +179,26 @@ def test_experiments_create_makes_a_new_store(tmp_path: Path) -> None:
     assert _run("experiments", "create", "first", "--tracking-uri", f"sqlite:///{store}").exit_code == 0
     listed = _run("experiments", "list", "--tracking-uri", f"sqlite:///{store}")
     assert listed.exit_code == 0 and "first" in listed.stdout
+
+
+def test_reprice_fills_in_costs_of_calls_stored_without_one(recorded: str) -> None:
+    from sqlalchemy import update
+    from traceglass.collector.store._tables import spans, traces
+
+    store = open_store(recorded)
+    with store.engine.begin() as conn:  # as a store upgraded from before costs were recorded
+        conn.execute(update(spans).values(cost_usd=None))
+        conn.execute(update(traces).values(cost_usd=None))
+
+    result = _run("traces", "reprice", "--tracking-uri", recorded)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"3 model call(s) stored, {3 if PRICED else 0} priced"
+    costs = [t.cost_usd for t in store.search_traces().traces]
+    assert costs == ([pytest.approx(3.15e-6)] * 3 if PRICED else [None] * 3)
+
+
+def test_reprice_needs_the_store_not_a_server() -> None:
+    result = CliRunner().invoke(main, ["traces", "reprice", "--tracking-uri", "http://127.0.0.1:9"])
+    assert result.exit_code == 2
+    assert "needs the store itself" in result.output
