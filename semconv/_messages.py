@@ -261,9 +261,7 @@ def to_json(items: Sequence[Any], limit: int = 0) -> str:
     Cutting keeps the JSON valid: string contents shrink and end with TRUNCATION_MARKER; if the
     structure alone is too large, trailing items are dropped.
     """
-    dicts = [item.as_dict() for item in items]
-    if _redaction.active():
-        dicts = _redaction.redact_strings(dicts, _IDENTIFIERS)
+    dicts = _redaction.redact_strings([item.as_dict() for item in items], _IDENTIFIERS)
     text = _encode(dicts)
     if not limit or len(text) <= limit:
         return text

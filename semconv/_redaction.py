@@ -15,7 +15,7 @@ from typing import Any
 
 from ._guard import report_failure
 
-__all__ = ["FAILED", "active", "redact_strings", "set_redactor"]
+__all__ = ["FAILED", "redact_strings", "set_redactor"]
 
 FAILED = "[REDACTION FAILED]"
 _redactor: Callable[[str], str] | None = None
@@ -29,10 +29,6 @@ def set_redactor(redactor: Callable[[str], str] | None) -> None:
         raise TypeError(f"set_redactor() takes a function of one str returning a str, or None; "
                         f"got {type(redactor).__name__}")
     _redactor = redactor
-
-
-def active() -> bool:
-    return _redactor is not None
 
 
 def redact_strings(value: Any, keep: Collection[str] = ()) -> Any:

@@ -263,7 +263,6 @@ class SpanRows:
 
     def __init__(self, record: SpanRecord, experiment_id: int, resource_id: int | None) -> None:
         attrs = _as_dict(record.attributes)
-        kind = attrs.get(_openinference.KIND)
         derived = genai_view(attrs)
         get = derived.get
 
@@ -295,7 +294,7 @@ class SpanRows:
         tag_value = get(_TAGS)
         if isinstance(tag_value, str):  # a single tag given as a string
             tags.append(tag_value[:_KEY_LENGTH])
-        if kind is not None:
+        if derived is not attrs:  # an OpenInference span
             more_tags, more_metadata = _openinference.tags_and_metadata(attrs)
             tags.extend(tag[:_KEY_LENGTH] for tag in more_tags)
             metadata.extend((str(key)[:_KEY_LENGTH], _text(value)) for key, value in more_metadata.items()

@@ -41,7 +41,7 @@ from ._tables import (
     trace_tags,
     traces,
 )
-from ._writer import PreparedSpans, SpanWriter, lock_traces
+from ._writer import PreparedSpans, SpanWriter, lock_traces, total_traces
 
 __all__ = ["Store"]
 
@@ -360,10 +360,7 @@ class Store:
                                                                     row.start_ns)[2]} for row in rows]
                 conn.execute(update(spans).where(spans.c.id == bindparam("span_pk")).values(cost_usd=bindparam("cost")),
                              costs)
-                for start in range(0, len(trace_ids), _CHUNK):
-                    chunk = trace_ids[start : start + _CHUNK]
-                    total = select(func.sum(spans.c.cost_usd)).where(spans.c.trace_id == traces.c.trace_id)
-                    conn.execute(update(traces).where(traces.c.trace_id.in_(chunk)).values(cost_usd=total.scalar_subquery()))
+                total_traces(conn, trace_ids)
                 calls += len(rows)
                 priced += sum(1 for cost in costs if cost["cost"] is not None)
 

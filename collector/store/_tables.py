@@ -113,8 +113,8 @@ traces = Table(
 # A sort by a key that may be empty puts the empty ones first ascending and last descending, as
 # SQLite orders NULLs (see _query). PostgreSQL reads that order from an index, forward or backward,
 # only if the index puts NULLs first; with the trace id after the key, ties are in order too.
-NULLS_FIRST_SORT_KEYS: Final = ("execution_time_ms", "name", "cost_usd")
-for _key in NULLS_FIRST_SORT_KEYS:
+_NULLS_FIRST_SORT_KEYS: Final = ("execution_time_ms", "name", "cost_usd")
+for _key in _NULLS_FIRST_SORT_KEYS:
     Index(f"ix_traces_experiment_id_{_key}_trace_id", traces.c.experiment_id, traces.c[_key].nulls_first(),
           traces.c.trace_id).ddl_if(dialect="postgresql")
 

@@ -28,7 +28,7 @@ from ._engine import WRITE
 from ._records import SpanRecord
 from ._rows import SPAN_COLUMNS, SpanRows, experiment_name, resource_key
 
-__all__ = ["PreparedSpans", "SpanWriter", "lock_traces"]
+__all__ = ["PreparedSpans", "SpanWriter", "lock_traces", "total_traces"]
 
 _ATTRIBUTE_COLUMNS = ("span_pk", "trace_id", "key", "value", "value_number")
 _VALUE = operator.itemgetter(3)  # of a PreparedSpans.attribute_rows() row
@@ -106,6 +106,13 @@ _SQLITE_INDEX_TEXT = text(
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def total_traces(conn: Connection, trace_ids: Sequence[str]) -> None:
+    """Write the `traces` rows of these traces anew from their stored spans (times, status, name,
+    token and cost totals, span count)."""
+    for chunk in _chunks(trace_ids):
+        conn.execute(_AGGREGATES, {"trace_ids": chunk})
 
 
 def lock_traces(conn: Connection, trace_ids: Iterable[str]) -> None:
@@ -324,9 +331,7 @@ class SpanWriter:
             if not self._postgres:
                 # The full-text index, for the whole batch in one statement (see the migration).
                 conn.execute(_SQLITE_INDEX_TEXT, {"first": ids[0], "last": ids[-1]})
-            affected = sorted({span_rows[i][1] for i in positions})
-            for chunk in _chunks(affected):
-                conn.execute(_AGGREGATES, {"trace_ids": chunk})
+            total_traces(conn, sorted({span_rows[i][1] for i in positions}))
             self._write_trace_attributes(conn, span_rows, prepared.trace_values(), positions)
         return len(positions)
 

@@ -83,6 +83,7 @@ class MessageEvents:
             self._usage(getattr(event, "usage", None))
 
     def _delta(self, index: Any, delta: Any) -> None:
+        # Runs for every event: a plain int or str is recognised by its type, before isinstance.
         if type(index) is not int and not _is_index(index):
             return
         kind = getattr(delta, "type", None)

@@ -189,7 +189,8 @@ function paintSwatches(root) {
   for (const swatch of root.querySelectorAll(".tg-ov-swatch")) swatch.style.background = swatch.dataset.color;
 }
 
-// Bars of counts (requests, tokens, calls): whole numbers on the axis.
+// Stacked bars: of counts (requests, tokens, calls), with whole numbers on the axis, or of amounts
+// (cost) with `integer: false`; `tipFormat` writes a bar's figures in its tooltip.
 function stackedBars({ title, description, buckets, bucketMs, series, yFormat, integer = true, tipFormat = yFormat }) {
   const totals = buckets.map((b) => series.reduce((sum, s) => sum + (s.value(b) || 0), 0));
   const chart = frame({ title, description, buckets, bucketMs, yMax: Math.max(0, ...totals), yFormat, integer });
