@@ -18,7 +18,7 @@ import math
 from typing import Any
 
 from . import _names, _redaction
-from ._messages import _encoder, _shrink
+from ._messages import _encode, _shrink
 
 __all__ = ["value_to_json"]
 
@@ -28,7 +28,7 @@ _MAX_DEPTH = 32
 def value_to_json(value: Any, limit: int = 0) -> str:
     """Compact JSON of `value`, at most `limit` characters (0: no cap); always valid JSON."""
     plain = _redaction.redact_strings(_plain(value, 0, set(), [limit + 1 if limit else -1]))
-    text = _encoder.encode(plain)
+    text = _encode(plain)  # the messages' encoder: orjson, json for what it refuses
     if not limit or len(text) <= limit:
         return text
     if isinstance(plain, list):
@@ -39,9 +39,9 @@ def value_to_json(value: Any, limit: int = 0) -> str:
     # The structure alone does not fit: keep the start of the text, as a JSON string.
     marker = _names.TRUNCATION_MARKER
     cut = max(0, limit - len(marker) - 2)
-    while cut and len(_encoder.encode(text[:cut] + marker)) > limit:
+    while cut and len(_encode(text[:cut] + marker)) > limit:
         cut = max(0, cut - max(1, cut // 8))
-    return _encoder.encode(text[:cut] + marker)
+    return _encode(text[:cut] + marker)
 
 
 def _plain(value: Any, depth: int, seen: set[int], budget: list[int]) -> Any:
