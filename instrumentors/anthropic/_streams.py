@@ -48,7 +48,7 @@ class _Block:
 class MessageEvents:
     """Raw Messages stream events. Content blocks are kept only when content is captured."""
 
-    __slots__ = ("blocks", "content", "id", "model", "role", "stop", "usage")
+    __slots__ = ("add", "blocks", "content", "id", "last_index", "last_pieces", "model", "role", "stop", "usage")
 
     def __init__(self, content: bool) -> None:
         self.content = content
@@ -58,8 +58,28 @@ class MessageEvents:
         self.stop: Any = None
         self.usage: dict[str, Any] = {}
         self.blocks: dict[int, _Block] = {}
+        # The text block the last text delta went to, for the short path of the next one.
+        self.last_index: Any = None
+        self.last_pieces: list[str] = []
+        self.add = self._add_text_delta if content else self._add
 
-    def add(self, event: Any) -> None:
+    def _add_text_delta(self, event: Any) -> None:
+        # Nearly every event of a stream is a text delta of the block the previous one went to:
+        # plain attribute reads for it, and anything else (another event, another block, a
+        # missing or oddly typed field) takes the careful path. `is` compares the index with the
+        # int the careful path checked: true for the same small int (CPython keeps one of each
+        # up to 256), false for anything that is not that int, which then goes the careful way.
+        try:
+            if event.type == "content_block_delta" and event.index is self.last_index:
+                delta = event.delta
+                if delta.type == "text_delta" and type(piece := delta.text) is str:
+                    self.last_pieces.append(piece)
+                    return
+        except AttributeError:
+            pass
+        self._add(event)
+
+    def _add(self, event: Any) -> None:
         kind = getattr(event, "type", None)
         if kind == "content_block_delta":  # the bulk of a stream: keep this path short
             if self.content:
@@ -74,6 +94,7 @@ class MessageEvents:
             if self.content and _is_index(index):
                 block = getattr(event, "content_block", None)
                 state = self.blocks[index] = _Block(getattr(block, "type", None), block)
+                self.last_index = None  # a block started anew at the same index has new pieces
                 for key in ("text", "thinking"):  # a block may start with some text already
                     text = getattr(block, key, None)
                     if isinstance(text, str) and text and state.kind == key:
@@ -94,6 +115,8 @@ class MessageEvents:
         if state is None:
             state = self.blocks[index] = _Block(_DELTA_BLOCKS.get(kind), None)
         state.pieces.append(piece)
+        if kind == "text_delta" and type(index) is int:
+            self.last_index, self.last_pieces = index, state.pieces
 
     def _usage(self, usage: Any) -> None:
         # message_delta counts are cumulative: a later value replaces an earlier one.

@@ -223,8 +223,36 @@ def test_the_proxy_looks_like_the_wrapped_stream(kit: Pipelines) -> None:
     assert stream.double(21) == 42
     stream.model = "renamed"
     assert fake.model == "renamed"
-    assert iter(stream) is stream
     stream.close()
+
+
+def test_next_then_a_loop_then_a_second_loop_read_each_chunk_once(kit: Pipelines) -> None:
+    stream = _wrap(kit, FakeStream(CHUNKS))
+    first = next(stream)
+    rest = []
+    for chunk in stream:
+        rest.append(chunk)
+        break  # leaving a loop does not end the stream: it may be read on
+    assert kit.spans() == []
+    rest += list(stream)
+    assert [first, *rest] == CHUNKS
+    assert _accumulator(stream).chunks == CHUNKS
+    span = kit.span()
+    assert (span.attributes or {})["gen_ai.response.finish_reasons"] == ("stop",)
+    assert _output_text(span) == "Hello, world"
+
+
+def test_a_loop_left_early_then_closed_ends_the_stream_as_cut_short(kit: Pipelines) -> None:
+    fake = FakeStream(CHUNKS)
+    stream = _wrap(kit, fake)
+    for _chunk in stream:
+        break
+    stream.close()
+    assert fake.closed
+    span = kit.span()
+    assert (span.attributes or {})["gen_ai.response.finish_reasons"] == ("error",)
+    assert isinstance((span.attributes or {})["gen_ai.response.time_to_first_chunk"], float)
+    assert _accumulator(stream).applied == [False]
 
 
 def test_closing_the_http_response_ends_the_stream(kit: Pipelines) -> None:

@@ -157,6 +157,49 @@ def test_cancellation_mid_stream_fails_the_invocation(kit: Pipelines) -> None:
     assert str((span.attributes or {})["error.type"]).endswith("CancelledError")
 
 
+def test_cancellation_inside_async_for_fails_the_invocation(kit: Pipelines) -> None:
+    received: list[str] = []
+
+    async def main() -> None:
+        stream = _wrap(kit, FakeAsyncStream(CHUNKS))
+
+        async def read() -> None:
+            async for chunk in stream:
+                received.append(chunk)
+
+        task = asyncio.ensure_future(read())
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert 0 < len(received) < len(CHUNKS)
+    span = kit.span()
+    assert span.status.status_code is StatusCode.ERROR
+    assert str((span.attributes or {})["error.type"]).endswith("CancelledError")
+
+
+def test_anext_then_a_loop_then_a_second_loop_read_each_chunk_once(kit: Pipelines) -> None:
+    accumulator = Collecting()
+
+    async def main() -> list[str]:
+        stream = _wrap(kit, FakeAsyncStream(CHUNKS), accumulator)
+        received = [await stream.__anext__()]
+        async for chunk in stream:
+            received.append(chunk)
+            break  # leaving a loop does not end the stream: it may be read on
+        assert kit.spans() == []
+        received += [chunk async for chunk in stream]
+        return received
+
+    assert asyncio.run(main()) == CHUNKS
+    assert accumulator.chunks == CHUNKS
+    assert accumulator.applied == [True]
+    assert _finish_reasons(kit) == ("stop",)
+
+
 def test_garbage_collection_of_an_abandoned_stream_finishes_it(kit: Pipelines) -> None:
     accumulator = Collecting()
 
@@ -190,7 +233,6 @@ def test_the_proxy_looks_like_the_wrapped_stream(kit: Pipelines) -> None:
         assert isinstance(stream, FakeAsyncStream)
         assert stream.model == "fake-model"
         assert await stream.double(21) == 42
-        assert stream.__aiter__() is stream
         await stream.aclose()
 
     asyncio.run(main())

@@ -218,3 +218,27 @@ def test_stream_answer_after_tool_result(replay: Any, otel: Any, instrument: Any
         {"type": "tool_call_response", "id": "toolu_01DYJVe4ebKaJ6rDfpRmozwk", "response": "The weather is 73f"}]}
     assert parts(span, OUTPUT) == [text_part(text)] and "73°F" in text
     assert (span.attributes["gen_ai.usage.input_tokens"], span.attributes["gen_ai.usage.output_tokens"]) == (762, 33)
+
+
+def test_deltas_of_blocks_in_turn_and_odd_pieces_land_in_their_own_block(replay: Any, otel: Any, instrument: Any,
+                                                                        anthropic_client: Any) -> None:
+    # Deltas usually follow the block last seen; here they alternate between two text blocks, a
+    # block starts anew at an index already used, and some pieces are not text at all.
+    def delta(index: int, text: Any) -> dict[str, Any]:
+        return {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}}
+
+    events = sse_events(*text_deltas("A1", "A2"))
+    block_stop = events.index({"type": "content_block_stop", "index": 0})
+    events[block_stop:block_stop] = [
+        {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}},
+        delta(1, "B1"), delta(0, "A3"), delta(1, "B2"), delta(1, 42), delta(0, None), delta(1, "B3"),
+        {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": "C0"}},
+        delta(1, "C1"), delta(0, "A4"), delta(1, "C2"),
+    ]
+    replay.add_sse("/v1/messages", events, event_names="type")
+    instrument_anthropic(instrument)
+
+    received = list(anthropic_client().messages.create(model=MODEL, max_tokens=100, messages=HELLO, stream=True))
+
+    assert len(received) == len(events)
+    assert parts(chat_span(otel), OUTPUT) == [text_part("A1A2A3A4"), text_part("C0C1C2")]
