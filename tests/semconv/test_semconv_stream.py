@@ -277,3 +277,15 @@ def test_a_bare_generator_can_be_wrapped(kit: Pipelines) -> None:
     next(early)
     early.close()  # generators have close()
     assert len(kit.spans()) == 2
+
+
+def test_a_stream_abandoned_after_leaving_a_loop_is_finished_when_collected(kit: Pipelines) -> None:
+    stream = _wrap(kit, FakeStream(CHUNKS))
+    accumulator = _accumulator(stream)
+    for _chunk in stream:
+        break
+    del stream
+    gc.collect()
+    span = kit.span()
+    assert (span.attributes or {})["gen_ai.response.finish_reasons"] == ("error",)
+    assert accumulator.applied == [False]

@@ -237,3 +237,23 @@ def test_the_proxy_looks_like_the_wrapped_stream(kit: Pipelines) -> None:
 
     asyncio.run(main())
     assert len(kit.spans()) == 1
+
+
+def test_a_stream_abandoned_after_leaving_async_for_is_finished(kit: Pipelines) -> None:
+    accumulator = Collecting()
+
+    async def main() -> None:
+        stream = _wrap(kit, FakeAsyncStream(CHUNKS), accumulator)
+        async for _chunk in stream:
+            break
+        del stream
+        # The event loop closes the async generator the `async for` left behind (its finalizer hook
+        # schedules aclose()); the stream goes with it, a few turns of the loop later.
+        for _ in range(3):
+            await asyncio.sleep(0)
+        gc.collect()
+        assert len(kit.spans()) == 1
+
+    asyncio.run(main())
+    assert _finish_reasons(kit) == ("error",)
+    assert accumulator.applied == [False]
