@@ -3,7 +3,10 @@
 It proxies the SDK's stream object (wrapt.ObjectProxy keeps isinstance() and every attribute
 working), hands each chunk to the adapter's accumulator, and ends the invocation on exhaustion,
 close(), leaving a `with` block, an exception mid-stream, or garbage collection of an abandoned
-stream. Nothing but a list append runs per chunk; JSON and metrics wait for the end.
+stream. Only the accumulator's `add` runs per chunk; JSON and metrics wait for the end. A `for`
+(`async for`) loop reads through a generator, next() (`__anext__`) through the proxy's method:
+both take chunks from the one SDK stream, so they can be mixed. Leaving a loop early does not end
+the stream, which may still be read on; closing or dropping it does.
 
 A stream still open when the interpreter exits (abandoned in a global, never read to the end) is
 ended by an exit hook: left to garbage collection, it would end after the exporters shut down.
