@@ -35,15 +35,39 @@ class ChatChunks:
     """ChatCompletionChunk stream; with stream_options.include_usage the last chunk has usage
     and no choices."""
 
-    __slots__ = ("choices", "content", "fingerprint", "id", "model", "tier", "usage")
+    __slots__ = ("choices", "content", "fingerprint", "id", "last_index", "last_text", "model", "tier", "usage")
 
     def __init__(self, content: bool) -> None:
         self.content = content
         self.id = self.model = self.tier = self.fingerprint = None
         self.usage: Any = None
         self.choices: dict[int, _Choice] = {}
+        # The choice the last chunk went to, for the short path of the next one.
+        self.last_index: Any = None
+        self.last_text: list[str] = []
 
     def add(self, chunk: Any) -> None:
+        # Nearly every chunk holds one choice, the one the previous chunk went to, with a piece of
+        # text and nothing else: plain attribute reads for it, and anything else (the first and
+        # last chunks, tool calls, another choice, a missing or oddly typed field) takes the
+        # careful path. `is` compares the index with the int the careful path checked: true for
+        # the same small int (CPython keeps one of each up to 256), else the careful path.
+        try:
+            choices = chunk.choices
+            if len(choices) == 1 and chunk.usage is None:
+                choice = choices[0]
+                delta = choice.delta
+                text = delta.content
+                if (type(text) is str and choice.index is self.last_index and choice.finish_reason is None
+                        and delta.role is None and delta.tool_calls is None and delta.refusal is None
+                        and delta.function_call is None):
+                    self.last_text.append(text)
+                    return
+        except (AttributeError, TypeError):
+            pass
+        self._add(chunk)
+
+    def _add(self, chunk: Any) -> None:
         if not self.id:  # Azure OpenAI opens with a prompt-filter chunk whose id and model are ""
             self.id = getattr(chunk, "id", None)
             self.model = getattr(chunk, "model", None)
@@ -57,10 +81,12 @@ class ChatChunks:
             state = self.choices.get(index)
             if state is None:
                 state = self.choices[index] = _Choice()
+            if type(index) is int and self.id:
+                self.last_index, self.last_text = index, state.text
             delta = getattr(choice, "delta", None)
             if delta is not None:
                 text = delta.content
-                if text:
+                if text and isinstance(text, str):
                     state.text.append(text)
                 refusal = getattr(delta, "refusal", None)
                 if refusal and isinstance(refusal, str):
@@ -92,7 +118,7 @@ class ChatChunks:
             if function is not None:
                 if function.name:
                     slot[1] = function.name
-                if function.arguments:
+                if function.arguments and isinstance(function.arguments, str):
                     slot[2].append(function.arguments)
 
     def apply(self, inv: Invocation, complete: bool) -> None:
@@ -146,7 +172,7 @@ class CompletionChunks:
             state = self.choices.get(choice.index or 0)
             if state is None:
                 state = self.choices[choice.index or 0] = _Choice()
-            if choice.text:
+            if choice.text and isinstance(choice.text, str):
                 state.text.append(choice.text)
             if choice.finish_reason:
                 state.finish = choice.finish_reason

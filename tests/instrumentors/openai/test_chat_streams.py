@@ -336,3 +336,41 @@ def test_streamed_legacy_function_call(is_async: bool, replay: Any, otel: Any, i
     # As for the non-streamed message.function_call: one tool_call part, arguments parsed.
     assert parts(span, OUTPUT) == [{"type": "tool_call", "name": "get_weather", "arguments": {"location": "Boston"}}]
     assert content(span, TOOLS) == [{"type": "function", **function}]
+
+
+@ASYNC
+def test_chunks_of_choices_in_turn_and_text_beside_other_fields(is_async: bool, replay: Any, otel: Any,
+                                                                instrument: Any, openai_client: Any) -> None:
+    # Most chunks carry a piece of text of the choice the previous chunk went to, and nothing
+    # else; these alternate between two choices, carry text beside a tool call, a refusal or a
+    # finish reason, and two pieces are not text at all.
+    chunk = {"id": "chatcmpl-mixed", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini"}
+
+    def delta(index: int, finish: str | None = None, **fields: Any) -> dict[str, Any]:
+        return {**chunk, "choices": [{"index": index, "delta": fields, "finish_reason": finish}]}
+
+    call = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{\"q\""}}
+    replay.add_sse("/v1/chat/completions", [
+        delta(0, role="assistant", content="A1"), delta(0, content="A2"),
+        delta(1, role="assistant", content="B1"), delta(0, content="A3"), delta(1, content="B2"),
+        delta(1, content=42), delta(1, content="B3"),
+        delta(0, content="A4", tool_calls=[call]),
+        delta(0, tool_calls=[{"index": 0, "function": {"arguments": 7}}]),
+        delta(0, tool_calls=[{"index": 0, "function": {"arguments": ": 1}"}}]),
+        delta(1, content="B4", refusal="R1"),
+        delta(0, "tool_calls", content="A5"), delta(1, "stop", content="B5"),
+    ])
+    instrument()
+
+    _, chunks = run(openai_client, is_async, stream_and_drain(model="gpt-4o-mini", messages=SAY_TEST, n=2))
+
+    assert len(chunks) == 13
+    span = chat_span(otel)
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("tool_call", "stop")
+    assert content(span, OUTPUT) == [
+        {"role": "assistant", "finish_reason": "tool_call", "parts": [
+            {"type": "text", "content": "A1A2A3A4A5"},
+            {"type": "tool_call", "name": "lookup", "id": "call_1", "arguments": {"q": 1}}]},
+        {"role": "assistant", "finish_reason": "stop", "parts": [
+            {"type": "text", "content": "B1B2B3B4B5"}, {"type": "text", "content": "R1"}]},
+    ]
