@@ -282,7 +282,9 @@ def _response_input_item(item: Any) -> InputMessage | None:
     if kind == "function_call_output":
         return InputMessage("tool", [ToolCallResponsePart(_get(item, "output"), _get(item, "call_id"))])
     if kind == "reasoning":
-        text = "".join(_get(s, "text") or "" for s in _get(item, "summary") or ())
+        summary = _get(item, "summary")
+        pieces = [_get(s, "text") for s in summary] if isinstance(summary, (list, tuple)) else []
+        text = "".join(piece for piece in pieces if isinstance(piece, str))
         return InputMessage("assistant", [ReasoningPart(text)]) if text else None
     return None
 
