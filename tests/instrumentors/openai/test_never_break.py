@@ -34,7 +34,8 @@ json_value = st.recursive(json_scalar, lambda inner: st.lists(inner, max_size=2)
 count = st.none() | st.integers(-5, 10**6) | st.sampled_from([2**64, "12", "many", "", 3.5, True]) | json_value
 maybe_str = st.none() | st.text(max_size=8) | st.integers(0, 9)
 name = st.none() | st.text(max_size=8)  # chat tool names and ids: strings, as the API defines them
-text = st.none() | st.text(max_size=12) | st.sampled_from(["", "x" * 200_000, "\u0000\ud7ff\U0001f600"])
+text = (st.none() | st.text(max_size=12) | st.sampled_from(["", "x" * 200_000, "\u0000\ud7ff\U0001f600"])
+        | st.integers(0, 9))  # a number where text belongs: some compatible servers send one
 arguments = st.none() | st.sampled_from(['{"city": "Paris"}', "{broken", "", "null", "[1, 2]", '"s"', "{}"])
 finish = st.none() | st.sampled_from(["stop", "length", "tool_calls", "function_call", "content_filter", "", "new"])
 
