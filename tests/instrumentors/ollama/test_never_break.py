@@ -30,7 +30,8 @@ json_value = st.recursive(json_scalar, lambda inner: st.lists(inner, max_size=2)
 # The SDK's fields are Optional[int]: pydantic also takes digit strings and ints of any size.
 count = st.none() | st.integers(-5, 10**13) | st.sampled_from([2**64, "12", 0])
 maybe_str = st.none() | st.text(max_size=8)
-text = st.none() | st.text(max_size=12) | st.sampled_from(["", "x" * 20_000, "\u0000\ud7ff\U0001f600"])
+text = (st.none() | st.text(max_size=12) | st.sampled_from(["", "x" * 20_000, "\u0000\ud7ff\U0001f600"])
+        | st.integers(0, 9))  # a number where text belongs: some compatible servers send one
 done_reason = st.none() | st.sampled_from(["stop", "length", "load", "unload", "", "tool_calls", "brand_new"])
 
 

@@ -73,6 +73,20 @@ def test_several_prompts_and_choices(replay: Any, otel: Any, instrument: Any, op
     assert [m["parts"] for m in content(span, "gen_ai.output.messages")] == [[_text(c["text"])] for c in choices]
 
 
+
+def test_a_choice_whose_text_is_not_a_string(replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
+    # Some compatible servers send a number where the text belongs: the output stays valid.
+    choices = [{"index": 0, "text": 7, "finish_reason": "stop", "logprobs": None},
+               {"index": 1, "text": "fine", "finish_reason": "stop", "logprobs": None}]
+    replay.add("POST", "/v1/completions", body={"id": "cmpl-2", "object": "text_completion", "created": 1,
+                                                "model": "gpt-3.5-turbo-instruct", "choices": choices})
+    instrument()
+
+    result = openai_client().completions.create(model="gpt-3.5-turbo-instruct", prompt="a", n=2)
+
+    assert [c.text for c in result.choices] == [7, "fine"]
+    assert [m["parts"] for m in content(chat_span(otel), "gen_ai.output.messages")] == [[_text("")], [_text("fine")]]
+
 @ASYNC
 def test_streaming(is_async: bool, replay: Any, otel: Any, instrument: Any, openai_client: Any) -> None:
     replay.load_cassette("openai/openllmetry__test_async_completion_streaming.yaml")
