@@ -113,7 +113,7 @@ def apply_completion(inv: Invocation, result: Any, content: bool) -> None:
     inv.usage = chat_usage(getattr(result, "usage", None))
     if content:
         inv.output_messages = [
-            OutputMessage("assistant", [TextPart(text if isinstance(text := getattr(c, "text", None), str) else "")],
+            OutputMessage("assistant", [TextPart(_str(getattr(c, "text", None)) or "")],
                           finish_reason(getattr(c, "finish_reason", None)))
             for c in choices
         ]
