@@ -23,6 +23,7 @@ from ._messages import (
     ToolCallResponsePart,
     ToolDefinition,
     UriPart,
+    nan_to_null,
     to_json,
 )
 from ._redaction import set_redactor
@@ -68,6 +69,7 @@ __all__ = [
     "error_type",
     "guarded",
     "names",
+    "nan_to_null",
     "report_failure",
     "set_redactor",
     "span_type_attributes",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -243,7 +244,8 @@ def _default(obj: Any) -> Any:
     return str(obj)
 
 
-_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_default)
+# allow_nan=False: json would otherwise write NaN and Infinity, which JSON does not have.
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_default, allow_nan=False)
 
 
 def _encode(value: Any) -> str:
@@ -252,7 +254,22 @@ def _encode(value: Any) -> str:
     try:
         return orjson.dumps(value, default=_default).decode()
     except TypeError:
-        return _encoder.encode(value)
+        try:
+            return _encoder.encode(value)
+        except ValueError:  # a NaN or an infinity as well
+            return _encoder.encode(nan_to_null(value))
+
+
+def nan_to_null(value: Any) -> Any:
+    """`value` with every NaN and infinity (which JSON has no words for) as None, as orjson
+    writes them: for the few documents that json, not orjson, encodes."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: nan_to_null(item) for key, item in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return [nan_to_null(item) for item in value]
+    return value
 
 
 def to_json(items: Sequence[Any], limit: int = 0) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from traceglass.semconv import SPAN_TYPE_OPERATIONS
+from traceglass.semconv import SPAN_TYPE_OPERATIONS, nan_to_null
 from traceglass.semconv import names as N
 
 from . import _openinference
@@ -126,18 +126,7 @@ def dumps(value: Any) -> str:
     try:
         return orjson.dumps(value, default=_json_default).decode()
     except TypeError:  # an int beyond 64 bits, a lone surrogate, a key that is not a string
-        return _encoder.encode(_strict(value))
-
-
-def _strict(value: Any) -> Any:
-    # What orjson does with NaN and infinities, for the few documents json encodes.
-    if isinstance(value, float):
-        return value if value - value == 0 else None
-    if isinstance(value, dict):
-        return {key: _strict(item) for key, item in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        return [_strict(item) for item in value]
-    return value
+        return _encoder.encode(nan_to_null(value))
 
 
 def _as_dict(mapping: Mapping[str, Any] | None) -> dict[str, Any]:

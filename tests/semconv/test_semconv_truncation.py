@@ -9,7 +9,7 @@ import pytest
 import traceglass.semconv._names as N
 from semconv_kit import Pipelines, rich_invocation, text_invocation
 from semconv_spec import CONTENT_KEYS, plain, schema_errors
-from traceglass.semconv import InputMessage, TextPart, to_json
+from traceglass.semconv import InputMessage, OutputMessage, TextPart, ToolCallRequestPart, to_json
 
 from traceglass._env import MAX_CONTENT_LENGTH, CaptureMode, Settings
 
@@ -152,3 +152,16 @@ def test_the_cap_holds_on_the_event_too(kit: Pipelines) -> None:
     assert schema_errors(N.INPUT_MESSAGES, value) == []
     text = plain(value)[0]["parts"][0]["content"]
     assert text.endswith(MARKER) and len(text) < 300
+
+
+def test_content_json_is_strict_json_even_where_orjson_gives_up() -> None:
+    # An int beyond 64 bits sends the encoder to json; a NaN beside it must not come out as NaN,
+    # which no JSON parser but Python's accepts.
+    arguments = {"big": 2**70, "ratio": float("nan"), "limit": [float("inf"), 1.5]}
+    text = to_json([OutputMessage("assistant", [ToolCallRequestPart("f", "call_1", arguments)], "tool_call")])
+
+    def refuse(constant: str) -> None:
+        raise ValueError(constant)
+
+    parsed = json.loads(text, parse_constant=refuse)
+    assert parsed[0]["parts"][0]["arguments"] == {"big": 2**70, "ratio": None, "limit": [None, 1.5]}
