@@ -244,20 +244,17 @@ def _default(obj: Any) -> Any:
     return str(obj)
 
 
-# allow_nan=False: json would otherwise write NaN and Infinity, which JSON does not have.
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_default, allow_nan=False)
 
 
 def _encode(value: Any) -> str:
     # orjson, several times faster than json on the call path; json for what it refuses (an int
-    # beyond 64 bits, a lone surrogate, a key that is not a string).
+    # beyond 64 bits, a lone surrogate, a key that is not a string), with NaN and infinities as
+    # null, as orjson writes them.
     try:
         return orjson.dumps(value, default=_default).decode()
     except TypeError:
-        try:
-            return _encoder.encode(value)
-        except ValueError:  # a NaN or an infinity as well
-            return _encoder.encode(nan_to_null(value))
+        return _encoder.encode(nan_to_null(value))
 
 
 def nan_to_null(value: Any) -> Any:
