@@ -15,6 +15,7 @@ import traceback
 from typing import Any
 
 CAPTURE = "SPAN_ONLY"
+FLOOR_SCOPE = "bench.floor"  # the tracer and meter of _floor.py
 # provider -> (module, class) of its traceglass instrumentor
 INSTRUMENTORS = {
     "openai": ("traceglass.instrumentors.openai", "OpenAIInstrumentor"),
@@ -83,9 +84,11 @@ class Sink:
         self.reader.get_metrics_data()
 
     def metric_names(self) -> list[str]:
+        """The metrics recorded, except the floor's (--floor records the same names itself)."""
         data = self.reader.get_metrics_data()
         rms = data.resource_metrics if data else []
-        return sorted({m.name for rm in rms for sm in rm.scope_metrics for m in sm.metrics})
+        return sorted({m.name for rm in rms for sm in rm.scope_metrics if sm.scope.name != FLOOR_SCOPE
+                       for m in sm.metrics})
 
 
 class Instrumentation:

@@ -99,6 +99,7 @@ def sdk_disabled(environ: Mapping[str, str] | None = None) -> bool:
     env = os.environ if environ is None else environ
     return env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
 
+
 _DEFAULT_MAX_CONTENT_LENGTH = 65536
 
 

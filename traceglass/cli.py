@@ -3,9 +3,11 @@
     traceglass traces search [--experiment NAME]... [--filter F] [--order-by K]... [--max-results N]
                              [--page-token T] [--output table|json] [--tracking-uri URI]
     traceglass traces export [same selection] [--all-pages] [-o FILE]
+    traceglass traces reprice [--tracking-uri URI]
 
 `main` is a click group: further command groups (server, ui, experiments) are added to it with
-`main.add_command()`. --tracking-uri takes a store URL or a traceglass server's address.
+`main.add_command()`. --tracking-uri takes a store URL or a traceglass server's address (search
+and export; reprice writes, so it needs the store's URL).
 """
 
 from __future__ import annotations
@@ -209,8 +211,10 @@ def _dollars(cost: float | None) -> str:
     """A cost as the web UI shows it: to the cent from $1, two significant digits below."""
     if cost is None:
         return ""
-    if cost >= 1 or cost <= 0:
-        return f"{cost:,.2f}" if cost else "0"
+    if cost == 0:
+        return "0"
+    if cost >= 1 or cost < 0:
+        return f"{cost:,.2f}"
     if cost < 1e-8:
         return "<0.00000001"
     text = f"{cost:.{max(2, 1 - math.floor(math.log10(cost)))}f}"

@@ -26,7 +26,7 @@ from typing import Any
 
 from traceglass.semconv import names as N
 
-__all__ = ["PROVIDER_IDS", "span_cost"]
+__all__ = ["PROVIDER_IDS", "span_cost", "token_count"]
 
 _log = logging.getLogger("traceglass")
 
@@ -63,8 +63,27 @@ _SECONDS_PER_DAY = 86_400
 _PROBE = 1000  # tokens of one kind per probe: far below every price tier
 
 
+# A span's token count is counted up to 2**31 - 1 (far beyond any model's context): a trace's sums
+# (of at most 2**31 - 1 spans) and its total then always fit a 64-bit integer. A larger count is
+# garbage that would make every write of its trace fail ("integer overflow"): it is kept in the
+# span's attributes, not counted.
+_MAX_TOKENS = 2**31 - 1
+
+
+def token_count(value: Any) -> int | None:
+    """A token count attribute as an int (a float is truncated), None when it is not a count."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value if -_MAX_TOKENS <= value <= _MAX_TOKENS else None
+    if isinstance(value, float) and -_MAX_TOKENS <= value <= _MAX_TOKENS:  # NaN compares false
+        return int(value)
+    return None
+
+
 def _count(value: Any) -> int:
-    return value if type(value) is int and value > 0 else 0
+    count = token_count(value)
+    return count if count is not None and count > 0 else 0
 
 
 def span_cost(attributes: Mapping[str, Any], start_ns: int, input_tokens: int | None,

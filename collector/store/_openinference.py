@@ -15,11 +15,12 @@ from typing import Any
 
 from traceglass.semconv import names as N
 
-__all__ = ["INPUT_VALUE", "KIND", "OUTPUT_VALUE", "as_genai", "tags_and_metadata"]
+__all__ = ["INPUT_VALUE", "KIND", "MODEL_NAME", "OUTPUT_VALUE", "as_genai", "tags_and_metadata"]
 
 KIND = "openinference.span.kind"
 INPUT_VALUE = "input.value"
 OUTPUT_VALUE = "output.value"
+MODEL_NAME = "llm.model_name"
 
 # llm.provider (else llm.system) -> gen_ai.provider.name
 _PROVIDERS = {
@@ -50,7 +51,7 @@ def as_genai(attributes: Mapping[str, Any], kind: Any) -> dict[str, Any]:
     provider = attributes.get("llm.provider") or attributes.get("llm.system")
     if isinstance(provider, str):
         view.setdefault(N.PROVIDER_NAME, _PROVIDERS.get(provider.lower(), provider.lower()))
-    model = attributes.get("llm.model_name")
+    model = attributes.get(MODEL_NAME)
     if isinstance(model, str) and model:
         view.setdefault(N.RESPONSE_MODEL, model)
     for genai, openinference in _COUNTS:

@@ -25,6 +25,7 @@ from sqlalchemy import BigInteger, Double, Select, String, and_, bindparam, case
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from . import _openinference
 from ._ordered_join import OrderedJoin
 from ._tables import spans, traces
 
@@ -42,7 +43,6 @@ __all__ = [
 
 MODEL_ATTRIBUTE: Final = "gen_ai.request.model"
 RESPONSE_MODEL: Final = "gen_ai.response.model"  # the model of a call that names no requested one
-OPENINFERENCE_MODEL: Final = "llm.model_name"  # an OpenInference span's (see _openinference)
 # The span types of model calls (derived from gen_ai.operation.name: chat, text_completion,
 # generate_content, embeddings). An agent span may name a model too: its calls are counted, not it.
 MODEL_CALL_TYPES: Final = ("CHAT_MODEL", "LLM", "EMBEDDING")
@@ -273,7 +273,7 @@ def _models(
         traces, spans, and_(spans.c.trace_id == traces.c.trace_id, spans.c.span_type.in_(MODEL_CALL_TYPES))
     )
     model = func.coalesce(_attribute_text(MODEL_ATTRIBUTE, dialect), _attribute_text(RESPONSE_MODEL, dialect),
-                          _attribute_text(OPENINFERENCE_MODEL, dialect))
+                          _attribute_text(_openinference.MODEL_NAME, dialect))
     # Reading the calls' span rows is what costs (a page or more per call): they are read once,
     # into a materialised CTE, and both the sums per bucket and the ranked durations come from it,
     # in one statement, so only a few rows per model reach Python.

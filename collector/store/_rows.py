@@ -17,7 +17,7 @@ from traceglass.semconv import SPAN_TYPE_OPERATIONS, nan_to_null
 from traceglass.semconv import names as N
 
 from . import _openinference
-from ._cost import span_cost
+from ._cost import span_cost, token_count
 from ._records import SpanRecord
 
 __all__ = [
@@ -179,24 +179,9 @@ def _number(value: Any) -> float | None:
     return None
 
 
-# A span's token count is counted up to 2**31 - 1 (far beyond any model's context): a trace's sums
-# (of at most 2**31 - 1 spans) and its total then always fit a 64-bit integer. A larger count is
-# garbage that would make every write of its trace fail ("integer overflow"): it is kept in the
-# span's attributes, not counted.
-_MAX_TOKENS = 2**31 - 1
 # The database's integers: OTLP times are unsigned 64-bit, its counts and flags unsigned 32-bit.
 _INT64_MAX = 2**63 - 1
 _INT32_MAX = 2**31 - 1
-
-
-def _tokens(value: Any) -> int | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value if -_MAX_TOKENS <= value <= _MAX_TOKENS else None
-    if isinstance(value, float) and -_MAX_TOKENS <= value <= _MAX_TOKENS:  # NaN compares false
-        return int(value)
-    return None
 
 
 def _time(value: int) -> int:
@@ -234,12 +219,12 @@ def genai_view(attrs: dict[str, Any]) -> dict[str, Any]:
 def usage_and_cost(view: Mapping[str, Any], start_ns: int) -> tuple[int | None, int | None, float | None]:
     """(input tokens, output tokens, cost in USD) of a span, from its `genai_view`."""
     get = view.get
-    input_tokens = _tokens(get(N.USAGE_INPUT_TOKENS))
+    input_tokens = token_count(get(N.USAGE_INPUT_TOKENS))
     if input_tokens is None:  # the conventions' earlier name, which older instrumentations write
-        input_tokens = _tokens(get(_LEGACY_INPUT_TOKENS))
-    output_tokens = _tokens(get(N.USAGE_OUTPUT_TOKENS))
+        input_tokens = token_count(get(_LEGACY_INPUT_TOKENS))
+    output_tokens = token_count(get(N.USAGE_OUTPUT_TOKENS))
     if output_tokens is None:
-        output_tokens = _tokens(get(_LEGACY_OUTPUT_TOKENS))
+        output_tokens = token_count(get(_LEGACY_OUTPUT_TOKENS))
     if input_tokens is None and output_tokens is None:
         return None, None, None
     return input_tokens, output_tokens, span_cost(view, start_ns, input_tokens, output_tokens)

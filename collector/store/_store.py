@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -337,13 +338,20 @@ class Store:
             conn.execute(delete(trace_tags).where(trace_tags.c.trace_id == trace_id, trace_tags.c.key == key))
 
     def reprice(self, batch_size: int = 2000) -> tuple[int, int]:
-        """Price every stored model call (a span with token counts) again with the installed price
-        table, and total each trace's cost anew: for spans stored before costs were recorded, or
-        after `pip install -U genai-prices` brought prices for more models. Returns (model calls,
-        those with a cost). Each batch is a transaction of its own, so the store stays writable."""
+        """Count and price every stored model call (a span with token counts) again with the
+        installed price table, and total each trace's tokens and cost anew: for spans stored before
+        costs were recorded or under token names read since (older conventions, OpenInference),
+        or after `pip install -U genai-prices` brought prices for more models. Returns (model
+        calls, those with a cost). Each batch is a transaction of its own, so the store stays
+        writable. Raises StoreError where genai-prices is not installed (Python 3.10): every
+        cost would be cleared."""
+        if importlib.util.find_spec("genai_prices") is None:
+            raise StoreError("pricing needs genai-prices, which is not installed (it needs Python 3.11 or later)")
         calls = priced = 0
         after = 0
-        with_tokens = or_(spans.c.input_tokens.is_not(None), spans.c.output_tokens.is_not(None))
+        # Every token attribute name the store reads has "token" in it; other spans are skipped unread.
+        with_tokens = or_(spans.c.input_tokens.is_not(None), spans.c.output_tokens.is_not(None),
+                          spans.c.attributes.like("%token%"))
         while True:
             with self._write() as conn, conn.begin():
                 rows = conn.execute(
@@ -356,13 +364,15 @@ class Store:
                 trace_ids = sorted({row.trace_id for row in rows})
                 if conn.dialect.name == "postgresql":
                     lock_traces(conn, trace_ids)  # a writer totalling the same traces waits, and vice versa
-                costs = [{"span_pk": row.id, "cost": usage_and_cost(genai_view(json.loads(row.attributes)),
-                                                                    row.start_ns)[2]} for row in rows]
-                conn.execute(update(spans).where(spans.c.id == bindparam("span_pk")).values(cost_usd=bindparam("cost")),
-                             costs)
+                counted = [(row.id, *usage_and_cost(genai_view(json.loads(row.attributes)), row.start_ns))
+                           for row in rows]
+                conn.execute(update(spans).where(spans.c.id == bindparam("span_pk")).values(
+                    input_tokens=bindparam("inputs"), output_tokens=bindparam("outputs"), cost_usd=bindparam("cost")),
+                    [{"span_pk": pk, "inputs": inputs, "outputs": outputs, "cost": cost}
+                     for pk, inputs, outputs, cost in counted])
                 total_traces(conn, trace_ids)
-                calls += len(rows)
-                priced += sum(1 for cost in costs if cost["cost"] is not None)
+                calls += sum(1 for _, inputs, outputs, _ in counted if inputs is not None or outputs is not None)
+                priced += sum(1 for *_, cost in counted if cost is not None)
 
     def delete_traces(self, trace_ids: Iterable[str]) -> int:
         """Delete traces with their spans, tags and metadata; returns how many traces existed."""

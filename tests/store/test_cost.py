@@ -192,3 +192,22 @@ def test_reprice_prices_calls_stored_without_a_cost_and_totals_their_traces(stor
     assert store.get_trace(trace_id(2)).info.cost_usd is None
     assert store.reprice() == (3, 2)  # again: the same
     assert store.get_trace(trace_id(1)).info.cost_usd == pytest.approx(0.00042)
+
+
+def test_reprice_counts_calls_whose_token_names_were_not_read_when_stored(store: Store) -> None:
+    from sqlalchemy import update
+    from traceglass.collector.store._tables import spans, traces
+
+    legacy = {"gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o-mini",
+              "gen_ai.usage.prompt_tokens": 1000, "gen_ai.usage.completion_tokens": 100}
+    store.write_spans([span(1, 1, name="chat", start_ms=START_MS, attributes=legacy)])
+    with store.engine.begin() as conn:  # as stored before the older names were read
+        conn.execute(update(spans).values(input_tokens=None, output_tokens=None, cost_usd=None))
+        conn.execute(update(traces).values(input_tokens=None, output_tokens=None, total_tokens=None,
+                                           cost_usd=None))
+
+    assert store.reprice() == (1, 1)
+
+    info = store.get_trace(trace_id(1)).info
+    assert (info.input_tokens, info.output_tokens, info.total_tokens) == (1000, 100, 1100)
+    assert info.cost_usd == pytest.approx(0.00021)

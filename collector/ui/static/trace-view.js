@@ -51,6 +51,12 @@ function openInferenceMessages(attrs, prefix) {
   const messages = [];
   for (let i = 0; attrs[`${prefix}.${i}.message.role`] != null; i++) {
     const base = `${prefix}.${i}.message.`;
+    const role = String(attrs[`${base}role`]);
+    if (attrs[`${base}tool_call_id`] != null) {  // a tool's answer: its content is the response
+      messages.push({ role, parts: [{ type: "tool_call_response", id: attrs[`${base}tool_call_id`],
+        response: attrs[`${base}content`] }] });
+      continue;
+    }
     const parts = [];
     if (attrs[`${base}content`] != null) parts.push({ type: "text", content: String(attrs[`${base}content`]) });
     for (let j = 0; attrs[`${base}contents.${j}.message_content.type`] != null; j++) {
@@ -59,15 +65,10 @@ function openInferenceMessages(attrs, prefix) {
     }
     for (let k = 0; attrs[`${base}tool_calls.${k}.tool_call.function.name`] != null; k++) {
       const call = `${base}tool_calls.${k}.tool_call.`;
-      const args = attrs[`${call}function.arguments`];
       parts.push({ type: "tool_call", id: attrs[`${call}id`], name: String(attrs[`${call}function.name`]),
-        arguments: typeof args === "string" ? parseJson(args) ?? args : args });
+        arguments: parseJson(attrs[`${call}function.arguments`]) });
     }
-    if (attrs[`${base}tool_call_id`] != null) {
-      parts.splice(0, parts.length, { type: "tool_call_response", id: attrs[`${base}tool_call_id`],
-        response: attrs[`${base}content`] });
-    }
-    messages.push({ role: String(attrs[`${base}role`]), parts });
+    messages.push({ role, parts });
   }
   return messages;
 }

@@ -354,7 +354,7 @@ function mountTracesTab(element, initial, app) {
 
   // A session or user that, clicked, shows only its traces (the filter a user would type).
   function filterLink(field, value, what) {
-    const clause = `trace.${field} = '${value.replaceAll("'", "''")}'`;
+    const clause = `trace.${field} = ${quote(value)}`;
     const link = h("a", { href: `/?experiment=${segment(state.experiment)}&filter=${encodeURIComponent(clause)}`,
       title: `Show only the traces of this ${what}`, tabindex: "-1" }, value);
     link.addEventListener("click", (event) => {
