@@ -124,7 +124,7 @@ class _Managed:
 _managed: weakref.WeakKeyDictionary[SDKTracerProvider, _Managed] = weakref.WeakKeyDictionary()
 _current: Providers | None = None
 _seen_global: object = None  # the global tracer provider _current was built for
-_owned: list[Any] = []  # meter/logger providers traceglass created: flushed at exit (their own hooks shut them down)
+_owned: list[Any] = []  # meter/logger providers traceglass created: their own hooks send their last data at exit
 _created_tracer_providers: weakref.WeakSet[SDKTracerProvider] = weakref.WeakSet()
 _lock = threading.RLock()
 _atexit_registered = False
@@ -322,12 +322,23 @@ def _finish_server_exporters(exporters: Sequence[Any] | None = None) -> None:
 
 def _at_exit() -> None:
     # Before the flush, which waits for an export in progress (its retries stop too). The SDK
-    # providers' own shutdown hooks run after this one and find the exporters finished.
+    # providers' own shutdown hooks run after this one and find the exporters finished. Those
+    # hooks also send the last metrics and logs of the providers traceglass created: flushing
+    # them here as well would send every metric point twice, and against an endpoint that is
+    # down, wait out the exporter's retries twice.
     _finish_server_exporters()
     flush()
+
+
+def _at_child_exit() -> None:
+    # A forked multiprocessing child runs no atexit hook, the SDK's shutdown hooks included; a
+    # spawned one does. Shutting the providers down here, without their hooks, sends their last
+    # data once either way.
+    _at_exit()
     for provider in list(_owned):
         try:
-            provider.force_flush()
+            atexit.unregister(provider.shutdown)
+            provider.shutdown()
         except Exception:  # the exporter logs its own failures; exit goes on
             pass
 
@@ -337,7 +348,7 @@ def _register_atexit() -> None:
     global _atexit_registered
     if not _atexit_registered:
         atexit.register(_at_exit)
-        flush_children(_at_exit)
+        flush_children(_at_child_exit)
         _atexit_registered = True
 
 

@@ -225,3 +225,69 @@ def test_autolog_under_opentelemetry_instrument_exports_each_span_once(tmp_path:
     durations = [p for p in receiver.points if p.metric == "gen_ai.client.operation.duration"]
     assert sum(p.count for p in durations) == 1, result.stderr
     assert not (tmp_path / "tg").exists()  # the OTEL settings chose the destination: no local store
+
+
+def test_a_script_sends_its_metrics_once_at_exit(tmp_path: Path, replay: ReplayServer) -> None:
+    """autolog() exporting where the OTEL settings say: the metric reader's own shutdown sends the
+    last points, so exit sends them once (twice used to double the exporter's retries against an
+    endpoint that is down, and the points a backend received)."""
+    serve_openai(replay)
+    app = """
+        import os
+        import openai
+        import traceglass
+
+        traceglass.openai.autolog()
+        client = openai.OpenAI(base_url=os.environ["APP_OPENAI_BASE_URL"], api_key="k", max_retries=0)
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+    """
+    with OtlpReceiver() as receiver:
+        env = clean_env(
+            HOME=str(tmp_path / "user"), APP_OPENAI_BASE_URL=replay.url("/v1"),
+            OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf", OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+            OTEL_METRIC_EXPORT_INTERVAL="60000",
+        )
+
+        result = run_script(tmp_path, app, env)
+
+    assert receiver.paths.count("/v1/metrics") == 1, result.stderr
+    durations = [p for p in receiver.points if p.metric == "gen_ai.client.operation.duration"]
+    assert sum(p.count for p in durations) == 1
+    assert [s.name for s in receiver.spans] == ["chat gpt-4o-mini"]
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_a_multiprocessing_child_sends_its_metrics(tmp_path: Path, replay: ReplayServer, start_method: str) -> None:
+    """A forked child ends without the SDK's exit hooks; a spawned one runs them. Both send the
+    metric points of their calls once."""
+    serve_openai(replay)
+    app = """
+        import multiprocessing
+        import os
+        import openai
+        import traceglass
+
+        def call():
+            traceglass.openai.autolog()
+            client = openai.OpenAI(base_url=os.environ["APP_OPENAI_BASE_URL"], api_key="k", max_retries=0)
+            client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+
+        if __name__ == "__main__":
+            child = multiprocessing.get_context(os.environ["START_METHOD"]).Process(target=call)
+            child.start()
+            child.join()
+            assert child.exitcode == 0
+            call()
+    """
+    with OtlpReceiver() as receiver:
+        env = clean_env(
+            HOME=str(tmp_path / "user"), APP_OPENAI_BASE_URL=replay.url("/v1"), START_METHOD=start_method,
+            OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf", OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+            OTEL_METRIC_EXPORT_INTERVAL="60000",
+        )
+
+        result = run_script(tmp_path, app, env)
+
+    durations = [p for p in receiver.points if p.metric == "gen_ai.client.operation.duration"]
+    assert sum(p.count for p in durations) == 2, (receiver.paths, result.stderr)
+    assert receiver.paths.count("/v1/metrics") == 2
