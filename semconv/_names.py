@@ -115,7 +115,8 @@ USER_ID = "user.id"
 SPAN_TYPE = "traceglass.span.type"
 SPAN_INPUTS = "traceglass.span.inputs"  # JSON; opt-in content, like gen_ai.input.messages
 SPAN_OUTPUTS = "traceglass.span.outputs"  # JSON; opt-in content
-TRACE_TAGS = "traceglass.trace.tags"  # string[]
+TRACE_TAGS = "traceglass.trace.tags"  # string[]: tags without a value
+TRACE_TAG_PREFIX = "traceglass.trace.tag."  # + key; string value: a tag with a value
 TRACE_METADATA_PREFIX = "traceglass.trace.metadata."  # + key; string values
 # The experiment a span belongs to: stamped on spans by set_experiment(), or set on the resource
 # (OTEL_RESOURCE_ATTRIBUTES=traceglass.experiment=...) for a whole process.

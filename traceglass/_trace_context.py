@@ -18,16 +18,20 @@ _N = semconv.names
 
 
 def update_current_trace(
-    tags: Iterable[str] | None = None,
+    tags: Mapping[str, Any] | Iterable[str] | None = None,
     metadata: Mapping[str, Any] | None = None,
     session_id: str | None = None,
     user_id: str | None = None,
+    *,
+    user: str | None = None,
 ) -> None:
     """Annotate the current span, and the spans started after it in the same context.
 
-    On the current span: `traceglass.trace.tags` (string[], added to the tags set earlier on
-    it), `traceglass.trace.metadata.<key>` (str(value)), `session.id` and `gen_ai.conversation.id`
-    (both the session id), `user.id`.
+    On the current span: tags given as a mapping (MLflow's form) as
+    `traceglass.trace.tag.<key>` (str(value)), tags given as names as `traceglass.trace.tags`
+    (string[], added to the names set earlier on it; their value is ""),
+    `traceglass.trace.metadata.<key>` (str(value)), `session.id` and `gen_ai.conversation.id`
+    (both the session id), `user.id`. `user` is MLflow's name for `user_id`.
 
     The session/user/conversation ids also go into the OpenTelemetry context (a context key, not
     baggage: they are not sent to other services), for as long as the current span's context is
@@ -38,13 +42,13 @@ def update_current_trace(
     DEBUG. With a current span that does not record (sampled out), only the context is updated.
     """
     try:
-        _update(tags, metadata, session_id, user_id)
+        _update(tags, metadata, session_id, user if user_id is None else user_id)
     except Exception:
         semconv.report_failure("update_current_trace")
 
 
 def _update(
-    tags: Iterable[str] | None,
+    tags: Mapping[str, Any] | Iterable[str] | None,
     metadata: Mapping[str, Any] | None,
     session_id: str | None,
     user_id: str | None,
@@ -65,7 +69,10 @@ def _update(
     if not span.is_recording():
         return
     attributes = dict(propagated)
-    if tags is not None:
+    if isinstance(tags, Mapping):
+        for key, value in tags.items():
+            attributes[_N.TRACE_TAG_PREFIX + str(key)] = value if isinstance(value, str) else str(value)
+    elif tags is not None:
         one = isinstance(tags, str) or not isinstance(tags, Iterable)  # tags="beta", tags=5: one tag
         new = [str(tag) for tag in ([tags] if one else tags)]
         existing = getattr(span, "attributes", None) or {}

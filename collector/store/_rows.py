@@ -62,6 +62,9 @@ CONTENT_KEYS = (
 UNINDEXED_KEYS = frozenset(CONTENT_KEYS)  # not copied into span_attributes
 _METADATA_PREFIX = N.TRACE_METADATA_PREFIX
 _METADATA_PREFIX_LENGTH = len(_METADATA_PREFIX)
+_TAG_PREFIX = N.TRACE_TAG_PREFIX
+_TAG_PREFIX_LENGTH = len(_TAG_PREFIX)
+_TRACE_VALUE_PREFIX = "traceglass.trace."  # what both prefixes start with: one test for most keys
 _TAGS = N.TRACE_TAGS
 _LEGACY_INPUT_TOKENS = "gen_ai.usage.prompt_tokens"
 _LEGACY_OUTPUT_TOKENS = "gen_ai.usage.completion_tokens"
@@ -241,7 +244,7 @@ class SpanRows:
         get = derived.get
 
         indexed: list[tuple[str, str, float | None]] = []
-        tags: list[str] = []
+        tags: list[tuple[str, str]] = []  # (key, value): a tag named in traceglass.trace.tags has the value ""
         metadata: list[tuple[str, str]] = []
         for key, value in attrs.items():
             kind = type(value)
@@ -253,24 +256,28 @@ class SpanRows:
                     if value and value[0] in _NUMBER_START and _match_decimal(value):
                         number = float(value)
                     indexed.append((key, value, number))
-                if key.startswith(_METADATA_PREFIX):
-                    metadata.append((key[_METADATA_PREFIX_LENGTH:][:_KEY_LENGTH], value))
             elif kind is bool:
                 indexed.append((key, "true" if value else "false", None))
             elif kind is float:
                 indexed.append((key, str(value), value if value == value else None))  # NaN: no number
             elif kind is int:
                 indexed.append((key, str(value), _number(value)))
-            elif key == _TAGS and isinstance(value, (list, tuple)):
-                tags.extend(str(tag)[:_KEY_LENGTH] for tag in value)
-            elif key.startswith(_METADATA_PREFIX) and value is not None:
-                metadata.append((key[_METADATA_PREFIX_LENGTH:][:_KEY_LENGTH], _text(value)))
+            elif key == _TAGS:
+                if isinstance(value, (list, tuple)):
+                    tags.extend((str(tag)[:_KEY_LENGTH], "") for tag in value)
+                continue
+            if key.startswith(_TRACE_VALUE_PREFIX) and value is not None:
+                text = value if kind is str else _text(value)
+                if key.startswith(_METADATA_PREFIX):
+                    metadata.append((key[_METADATA_PREFIX_LENGTH:][:_KEY_LENGTH], text))
+                elif key.startswith(_TAG_PREFIX):
+                    tags.append((key[_TAG_PREFIX_LENGTH:][:_KEY_LENGTH], text))
         tag_value = get(_TAGS)
         if isinstance(tag_value, str):  # a single tag given as a string
-            tags.append(tag_value[:_KEY_LENGTH])
+            tags.append((tag_value[:_KEY_LENGTH], ""))
         if derived is not attrs:  # an OpenInference span
             more_tags, more_metadata = _openinference.tags_and_metadata(attrs)
-            tags.extend(tag[:_KEY_LENGTH] for tag in more_tags)
+            tags.extend((tag[:_KEY_LENGTH], "") for tag in more_tags)
             metadata.extend((str(key)[:_KEY_LENGTH], _text(value)) for key, value in more_metadata.items()
                             if value is not None)
 

@@ -85,8 +85,11 @@ _TRACE_ATTRIBUTES = text(
     "user_id = COALESCE(:root_user, user_id, :user) "
     "WHERE trace_id = :trace_id"
 )
+# A tag named without a value ("") leaves the value the trace has (set by another span, or by
+# set_trace_tag()); one with a value replaces it.
 _TAGS = text(
-    "INSERT INTO trace_tags (trace_id, key, value) VALUES (:trace_id, :key, '') ON CONFLICT (trace_id, key) DO NOTHING"
+    "INSERT INTO trace_tags (trace_id, key, value) VALUES (:trace_id, :key, :value) "
+    "ON CONFLICT (trace_id, key) DO UPDATE SET value = excluded.value WHERE excluded.value <> ''"
 )
 _METADATA = text(
     "INSERT INTO trace_metadata (trace_id, key, value) VALUES (:trace_id, :key, :value) "
@@ -139,7 +142,8 @@ def _scrub_value(value: Any) -> Any:
 def _scrubbed(prepared: PreparedSpans) -> PreparedSpans:
     span_rows = [tuple(_scrub_value(value) for value in row) for row in prepared.span_rows()]
     trace_values = {
-        position: ([_scrub_value(tag) for tag in tags], [(_scrub_value(k), _scrub_value(v)) for k, v in metadata],
+        position: ([(_scrub_value(k), _scrub_value(v)) for k, v in tags],
+                   [(_scrub_value(k), _scrub_value(v)) for k, v in metadata],
                    *(_scrub_value(value) for value in rest))
         for position, (tags, metadata, *rest) in prepared.trace_values().items()
     }
@@ -364,7 +368,7 @@ class SpanWriter:
     def _write_trace_attributes(self, conn: Connection, span_rows: list[tuple[Any, ...]],
                                 trace_values: dict[int, tuple[Any, ...]], positions: Sequence[int]) -> None:
         updates: dict[str, dict[str, Any]] = {}
-        tags: dict[tuple[str, str], dict[str, str]] = {}
+        tags: dict[tuple[str, str], dict[str, str]] = {}  # a value wins over none
         metadata: dict[tuple[str, str], dict[str, str]] = {}
         written = None if len(positions) == len(span_rows) else set(positions)
         for position, values in trace_values.items():
@@ -394,8 +398,9 @@ class SpanWriter:
                 else:
                     update["session"] = update["session"] or session
                     update["user"] = update["user"] or user
-            for tag in span_tags:
-                tags[trace_id, tag] = {"trace_id": trace_id, "key": tag}
+            for key, value in span_tags:
+                if value or (trace_id, key) not in tags:
+                    tags[trace_id, key] = {"trace_id": trace_id, "key": key, "value": value}
             for key, value in span_metadata:
                 metadata[trace_id, key] = {"trace_id": trace_id, "key": key, "value": value}
         changed = [u for u in updates.values() if any(v is not None for k, v in u.items() if k != "trace_id")]

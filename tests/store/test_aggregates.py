@@ -95,6 +95,26 @@ def test_tags_and_metadata(store: Store) -> None:
     assert info.metadata == {"region": "us", "version": "1.2"}
 
 
+def test_tags_with_values_and_metadata_that_are_not_strings(store: Store) -> None:
+    """A tag with a value (traceglass.trace.tag.<key>, as update_current_trace(tags={...}) sets
+    it) keeps it: a span naming the tag without a value, in the same batch or a later one,
+    leaves it. Metadata set by other OpenTelemetry code as numbers or booleans is kept as text."""
+    store.write_spans(
+        [
+            span(1, 1, attributes={N.TRACE_TAG_PREFIX + "env": "prod", N.TRACE_TAGS: ["env"],
+                                   N.TRACE_METADATA_PREFIX + "attempt": 3}),
+            span(1, 2, 1, attributes={N.TRACE_TAGS: ["env", "vip"], N.TRACE_TAG_PREFIX + "team": 7,
+                                      N.TRACE_METADATA_PREFIX + "cached": True}),
+        ]
+    )
+    store.write_spans([span(1, 3, 1, attributes={N.TRACE_TAGS: ["env", "team"]})])
+    info = _info(store)
+    assert info.tags == {"env": "prod", "vip": "", "team": "7"}
+    assert info.metadata == {"attempt": "3", "cached": "True"}
+    store.write_spans([span(1, 4, 1, attributes={N.TRACE_TAG_PREFIX + "env": "staging"})])
+    assert _info(store).tags["env"] == "staging"  # a later value replaces it
+
+
 def test_experiment_of_a_trace(store: Store) -> None:
     store.write_spans([span(1, 2, 1, attributes={N.EXPERIMENT: "child-exp"})], default_experiment="ignored")
     store.write_spans([span(1, 1, attributes={N.EXPERIMENT: "root-exp"})])

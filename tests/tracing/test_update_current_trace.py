@@ -88,3 +88,14 @@ def test_a_tag_that_is_not_a_list_is_one_tag_and_the_rest_is_kept(tracing):
     attrs = tracing.span().attributes
     assert list(attrs["traceglass.trace.tags"]) == ["5"]
     assert attrs["traceglass.trace.metadata.run"] == "7" and attrs["session.id"] == "s-9"
+
+
+def test_tags_given_as_a_mapping_keep_their_values(tracing):
+    with traceglass.start_span("root"):
+        traceglass.update_current_trace(tags={"env": "prod", "attempt": 2}, user="u-7")
+        traceglass.update_current_trace(tags=["checked"])
+    attrs = tracing.span().attributes
+    assert attrs["traceglass.trace.tag.env"] == "prod"
+    assert attrs["traceglass.trace.tag.attempt"] == "2"
+    assert list(attrs["traceglass.trace.tags"]) == ["checked"]
+    assert attrs["user.id"] == "u-7"

@@ -130,6 +130,23 @@ def test_get_trace_and_tags(three_traces: list[str]) -> None:
         traceglass.set_trace_tag("f" * 32, "k", "v")
 
 
+def test_tags_with_values_as_mlflow_sets_them(openai_client: Callable[..., Any], replay: ReplayServer) -> None:
+    """update_current_trace(tags={...}) as in MLflow: each tag keeps its value, a later span
+    naming the tag without one leaves it, and `user=` is MLflow's name for the user id."""
+    traceglass.openai.autolog()
+    with traceglass.start_span("agent"):
+        traceglass.update_current_trace(tags={"env": "prod", "attempt": 2}, user="alice")
+        with traceglass.start_span("step"):
+            traceglass.update_current_trace(tags=["env", "checked"])
+        chat(openai_client, replay)
+
+    [row] = traceglass.search_traces(filter_string="tag.env = 'prod' AND tag.attempt = '2'", return_type="list")
+    assert row.tags == {"env": "prod", "attempt": "2", "checked": ""}
+    assert row.user_id == "alice"
+    traceglass.set_trace_tag(row.trace_id, "env", "staging")
+    assert traceglass.get_trace(row.trace_id).info.tags["env"] == "staging"  # type: ignore[union-attr]
+
+
 def test_a_trace_just_recorded_is_found(openai_client: Callable[..., Any], replay: ReplayServer) -> None:
     traceglass.openai.autolog()
     for n in range(3):
