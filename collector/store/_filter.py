@@ -7,6 +7,7 @@ The grammar is MLflow's ``search_traces`` filter string::
     identifier  := part ("." part)*          part: a bare word or a `backticked` name
     operator    := "=" | "!=" | "<>" | "<" | "<=" | ">" | ">="
                  | ["NOT"] "LIKE" | ["NOT"] "ILIKE" | ["NOT"] "IN"
+                 | "IS" ["NOT"] "NULL"                      # no value follows; tags and metadata
     value       := string | number | "(" (string | number) ("," (string | number))* ")"   # lists after IN
     string      := '...' | "..."              (backslash escapes, or the quote doubled)
 
@@ -15,7 +16,11 @@ MLflow's ``attributes.status`` / bare ``status``), of its spans (``span.name``, 
 ``span.attributes.<key>``), a tag (``tag.<key>``, ``tags.<key>``) or a metadata entry
 (``metadata.<key>``). A key is the rest of the identifier, so ``tag.a.b`` and ``tag.`a.b``` both
 name the key ``a.b``; backticks are needed only for characters other than letters, digits and
-``_`` (a backtick inside backticks is doubled).
+``_`` (a backtick inside backticks is doubled), and are allowed around the other names too
+(```trace`.`status```), as MLflow allows them. The keys under which MLflow keeps what traceglass
+has as trace fields (the tag ``mlflow.traceName``, the metadata ``mlflow.trace.session`` and
+``mlflow.trace.user``) name those fields, and ``span.content`` is ``trace.text``, as in MLflow:
+a query carried over finds what it found there.
 
 Errors are :class:`FilterError` (a ``ValueError``). Its ``position`` is the 0-based index into
 the filter string, as for ``json.JSONDecodeError.pos``; the message repeats the filter's line
@@ -89,13 +94,14 @@ class Condition:
     ``output_tokens``, ``total_tokens``, ``cost_usd``); for ``span`` it is ``name``, ``type`` or
     ``attributes.<attribute key>``; for tags and metadata it is the tag or metadata key.
     ``op`` is ``=``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``LIKE``, ``ILIKE``, ``NOT LIKE``,
-    ``NOT ILIKE``, ``IN`` or ``NOT IN``; the value of ``IN`` / ``NOT IN`` is a tuple.
+    ``NOT ILIKE``, ``IN``, ``NOT IN``, ``IS NULL`` or ``IS NOT NULL``; the value of ``IN`` /
+    ``NOT IN`` is a tuple, that of ``IS NULL`` / ``IS NOT NULL`` None.
     """
 
     entity: str
     key: str
     op: str
-    value: Value
+    value: Value | None
 
 
 # --- what may be compared with what ----------------------------------------------------------
@@ -103,16 +109,19 @@ class Condition:
 _EQUALITY: Final = frozenset({"=", "!=", "IN", "NOT IN"})
 _RANGE: Final = frozenset({"<", "<=", ">", ">="})
 _PATTERN: Final = frozenset({"LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE"})
+_PRESENCE: Final = frozenset({"IS NULL", "IS NOT NULL"})
 _STRING_OPS: Final = _EQUALITY | _PATTERN
 _NUMBER_OPS: Final = _EQUALITY | _RANGE
 _ALL_OPS: Final = _STRING_OPS | _RANGE
-_OPERATOR_ORDER: Final = ("=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE", "IN", "NOT IN")
+_ENTRY_OPS: Final = _STRING_OPS | _PRESENCE  # of a tag or a metadata entry
+_OPERATOR_ORDER: Final = ("=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE", "IN", "NOT IN",
+                          "IS NULL", "IS NOT NULL")
 
 # Trace fields: canonical name -> (spellings, value kind, operators).
 _NUMBER, _STRING, _ANY = "number", "string", "any"
 _TRACE_FIELDS: Final[dict[str, tuple[tuple[str, ...], str, frozenset[str]]]] = {
     "timestamp_ms": (("timestamp_ms", "timestamp"), _NUMBER, _NUMBER_OPS),
-    "end_time_ms": (("end_time_ms", "end_ms"), _NUMBER, _NUMBER_OPS),
+    "end_time_ms": (("end_time_ms", "end_time", "end_ms"), _NUMBER, _NUMBER_OPS),
     "execution_time_ms": (("execution_time_ms", "execution_time", "duration_ms"), _NUMBER, _NUMBER_OPS),
     "input_tokens": (("input_tokens",), _NUMBER, _NUMBER_OPS),
     "output_tokens": (("output_tokens",), _NUMBER, _NUMBER_OPS),
@@ -132,6 +141,9 @@ _SPAN_PREFIXES: Final = frozenset({"span", "spans"})
 _SPAN_ATTRIBUTES: Final = frozenset({"attributes", "attribute", "attr"})
 _TAG_PREFIXES: Final = frozenset({"tag", "tags"})
 _METADATA_PREFIXES: Final = frozenset({"metadata", "request_metadata"})
+# MLflow's own tag and metadata keys for what traceglass keeps as trace fields.
+_MLFLOW_TAG_FIELDS: Final = {"mlflow.traceName": "name"}
+_MLFLOW_METADATA_FIELDS: Final = {"mlflow.trace.session": "session_id", "mlflow.trace.user": "user_id"}
 STATUSES: Final = ("OK", "ERROR", "IN_PROGRESS")
 
 # Beyond these, the statement a filter compiles to outgrows the databases' limits (SQLite's
@@ -407,7 +419,9 @@ class _Parser:
             allowed = ", ".join(o for o in _OPERATOR_ORDER if o in field.operators)
             raise self.error(operator_token, f"one of {allowed} for {field.label}")
         if op in ("IN", "NOT IN"):
-            value: Value = self.value_list(field)
+            value: Value | None = self.value_list(field)
+        elif op in _PRESENCE:
+            value = None
         else:
             value = self.scalar(field, op)
         return Condition(field.entity, field.key, op, value)
@@ -420,43 +434,52 @@ class _Parser:
         parts = token.value
         assert isinstance(parts, tuple)
         head = parts[0]
-        prefix = head.text.lower() if not head.quoted else None
+        prefix = head.text.lower()
         rest: tuple[_Part, ...] = parts[1:]
 
         if len(parts) == 1 and prefix in _TRACE_SPELLINGS:  # MLflow accepts bare trace fields
-            return self.trace_field(head)
+            return self.trace_field(head.text)
         if prefix in _TRACE_PREFIXES and rest:
-            if len(rest) == 1 and not rest[0].quoted and rest[0].text.lower() in _TRACE_SPELLINGS:
-                return self.trace_field(rest[0])
+            if len(rest) == 1 and rest[0].text.lower() in _TRACE_SPELLINGS:
+                return self.trace_field(rest[0].text)
             known = ", ".join(f"trace.{name}" for name in _TRACE_FIELDS)
             raise FilterError(self.text, rest[0].position, f"a trace field ({known})", repr(_join(rest)))
         if prefix in _SPAN_PREFIXES and rest:
             return self.span_field(rest)
         if prefix in _TAG_PREFIXES and rest:
-            return _Field("tag", _join(rest), _STRING, _STRING_OPS, f"tag.{_join(rest)}")
+            key = _join(rest)
+            if key in _MLFLOW_TAG_FIELDS:
+                return self.trace_field(_MLFLOW_TAG_FIELDS[key], f"tag.{key}")
+            return _Field("tag", key, _STRING, _ENTRY_OPS, f"tag.{key}")
         if prefix in _METADATA_PREFIXES and rest:
-            return _Field("metadata", _join(rest), _STRING, _STRING_OPS, f"metadata.{_join(rest)}")
+            key = _join(rest)
+            if key in _MLFLOW_METADATA_FIELDS:
+                return self.trace_field(_MLFLOW_METADATA_FIELDS[key], f"metadata.{key}")
+            return _Field("metadata", key, _STRING, _ENTRY_OPS, f"metadata.{key}")
         if not rest and prefix in (_TRACE_PREFIXES | _SPAN_PREFIXES | _TAG_PREFIXES | _METADATA_PREFIXES):
             raise FilterError(self.text, token.position + len(token.source), "'.' and a name", self.current.describe())
         raise self.error(token, _IDENTIFIER_HINT)
 
-    def trace_field(self, part: _Part) -> _Field:
-        field = _TRACE_SPELLINGS[part.text.lower()]
+    def trace_field(self, spelling: str, label: str | None = None) -> _Field:
+        field = _TRACE_SPELLINGS[spelling.lower()]
         _, kind, operators = _TRACE_FIELDS[field]
-        return _Field("trace", field, kind, operators, f"trace.{field}")
+        return _Field("trace", field, kind, operators, label or f"trace.{field}")
 
     def span_field(self, rest: tuple[_Part, ...]) -> _Field:
         head = rest[0]
-        name = head.text.lower() if not head.quoted else None
+        name = head.text.lower()
         if len(rest) == 1 and name in ("name", "type"):
-            return _Field("span", str(name), _STRING, _STRING_OPS, f"span.{name}")
+            return _Field("span", name, _STRING, _STRING_OPS, f"span.{name}")
+        if len(rest) == 1 and name == "content":  # MLflow's trace.text is the content of spans
+            return self.trace_field("text", "span.content")
         if name in _SPAN_ATTRIBUTES and len(rest) > 1:
             key = _join(rest[1:])
             return _Field("span", f"attributes.{key}", _ANY, _ALL_OPS, f"span.attributes.{key}")
         if name in _SPAN_ATTRIBUTES:
             position = head.position + len(head.text)
             raise FilterError(self.text, position, "'.' and an attribute name", self.current.describe())
-        raise FilterError(self.text, head.position, "span.name, span.type or span.attributes.<key>", repr(_join(rest)))
+        raise FilterError(self.text, head.position, "span.name, span.type, span.content or span.attributes.<key>",
+                          repr(_join(rest)))
 
     def operator(self) -> str:
         token = self.current
@@ -474,7 +497,16 @@ class _Parser:
                 self.advance()
                 return f"NOT {following.keyword()}"
             raise self.error(following, "LIKE, ILIKE or IN after NOT")
-        raise self.error(token, "an operator (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN)")
+        if keyword == "IS":
+            self.advance()
+            negated = self.current.keyword() == "NOT"
+            if negated:
+                self.advance()
+            if self.current.keyword() != "NULL":
+                raise self.error(self.current, "NULL after IS NOT" if negated else "NULL or NOT NULL after IS")
+            self.advance()
+            return "IS NOT NULL" if negated else "IS NULL"
+        raise self.error(token, "an operator (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN, IS NULL, IS NOT NULL)")
 
     def scalar(self, field: _Field, op: str) -> Scalar:
         token = self.current
@@ -551,7 +583,7 @@ def parse_filter(text: str | None) -> list[Condition]:
 ORDER_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "timestamp_ms": ("timestamp_ms", "timestamp", "request_time"),
     "execution_time_ms": ("execution_time_ms", "execution_time", "duration_ms", "execution_duration"),
-    "end_time_ms": ("end_time_ms", "end_ms"),
+    "end_time_ms": ("end_time_ms", "end_time", "end_ms"),
     "status": ("status", "state"),
     "name": ("name",),
     "trace_id": ("trace_id", "request_id"),

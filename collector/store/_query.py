@@ -48,6 +48,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    not_,
     or_,
     select,
     table,
@@ -226,6 +227,9 @@ def _compile(condition: Condition, dialect: str) -> tuple[int, ColumnElement[boo
     if entity in ("tag", "metadata"):
         # The primary key (trace_id, key) makes this one seek per trace, whatever the operator.
         source = trace_tags if entity == "tag" else trace_metadata
+        if op in ("IS NULL", "IS NOT NULL"):  # whether the trace has the key at all
+            present = _probe(source, source.c.key == key)
+            return _PROBE, present if op == "IS NOT NULL" else not_(present)
         predicate = _compare(source.c.value, op, value, dialect)
         return _PROBE, _probe(source, source.c.key == key, predicate)
     if entity == "span" and key in ("name", "type"):

@@ -239,6 +239,15 @@ def ids(
         ("metadata.user ILIKE 'B%'", "b"),
         ("metadata.`app.version` = '1.2.0'", "a"),
         ("metadata.app.version LIKE '1.%'", "a"),
+        ("tag.prod IS NOT NULL", "a"),
+        ("tag.prod IS NULL", "dcbe"),
+        ("metadata.user IS NULL", "dce"),
+        ("metadata.user IS NOT NULL AND tag.staging IS NOT NULL", "b"),
+        # MLflow's spellings of trace fields
+        ("tag.`mlflow.traceName` = 'chat_app'", "cae"),
+        ("metadata.`mlflow.trace.session` = 's-1'", "a"),
+        ("span.content LIKE '%story%'", "ae"),
+        ("trace.end_time > 3000", "dcb"),
         ("trace.text LIKE '%story%'", "ae"),
         ("trace.text ILIKE '%STORY%'", "ae"),
         ("trace.text LIKE '%lighthouse KEEPER%'", "a"),  # case-insensitive with either operator
