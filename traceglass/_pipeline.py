@@ -98,7 +98,10 @@ class DestinationSpanProcessor(SpanProcessor):
             processor.on_end(span)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return all([processor.force_flush(timeout_millis) for processor in self._delegates])
+        flushed = [processor.force_flush(timeout_millis) for processor in self._delegates]
+        # A batch processor never asks its exporter: a store exporter may hold spans a locked
+        # database refused.
+        return all(flushed + [exporter.force_flush(timeout_millis) for exporter in self._exporters])
 
     def shutdown(self) -> None:
         """The provider shuts down (at exit, or the app's own call): the last spans get one

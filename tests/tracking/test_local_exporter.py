@@ -139,3 +139,69 @@ def test_exporter_never_raises(tmp_path: Path, caplog: pytest.LogCaptureFixture)
     assert "The application is not affected" in caplog.text
     exporter.shutdown()
     assert exporter.export(_spans()) is SpanExportResult.FAILURE
+
+
+def test_spans_a_locked_store_refuses_are_kept_and_written_once_it_is_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another process holds the store's write lock past the busy timeout: each batch is set
+    aside with one WARNING line naming the reason (no traceback), and written, all of them, when
+    the lock is gone; one INFO line says so."""
+    from traceglass.exporters import _local
+
+    monkeypatch.setattr(_local, "_RETRY_FOR", 0.0)  # one attempt (the busy timeout) per batch
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    exporter = LocalStoreSpanExporter(url)
+    assert exporter.export(_spans()) is SpanExportResult.SUCCESS  # creates the store
+    holder = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+
+    with caplog.at_level("DEBUG", logger="traceglass"):
+        assert exporter.export(_spans()) is SpanExportResult.FAILURE
+        assert exporter.export(_spans()) is SpanExportResult.FAILURE
+        holder.execute("ROLLBACK")
+        assert exporter.force_flush()
+
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and r.name == "traceglass"]
+    assert [r.getMessage() for r in warnings] == [
+        f"traceglass: could not write 2 spans to {url} (database is locked); they are kept and written with the "
+        "next batch. The application is not affected."
+    ]
+    assert warnings[0].exc_info is None
+    assert f"traceglass: writing spans to {url} again (4 spans written)." in caplog.messages
+    [stored] = read_store(url)
+    assert len(stored.spans) == 6
+
+
+def test_spans_kept_when_the_exporter_shuts_down_get_one_more_attempt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from traceglass.exporters import _local
+
+    monkeypatch.setattr(_local, "_RETRY_FOR", 0.0)
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    exporter = LocalStoreSpanExporter(url)
+    assert exporter.export(_spans()) is SpanExportResult.SUCCESS
+    holder = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    assert exporter.export(_spans()) is SpanExportResult.FAILURE
+
+    with caplog.at_level("WARNING", logger="traceglass"):
+        exporter.shutdown()  # still locked
+    holder.execute("ROLLBACK")
+    assert f"traceglass: 2 spans could not be written to {url} before the exporter shut down and were not " \
+           "recorded." in caplog.messages
+    assert exporter.force_flush()  # nothing kept any more
+    [stored] = read_store(url)
+    assert len(stored.spans) == 2
+
+
+@pytest.mark.parametrize(
+    ("message", "worth_it"),
+    [("database is locked", True), ("database table is locked", True), ("database or disk is full", False),
+     ("attempt to write a readonly database", False), ("disk I/O error", False)],
+)
+def test_only_a_lock_is_waited_for_on_sqlite(message: str, worth_it: bool) -> None:
+    from traceglass.collector.store._errors import worth_waiting_for
+
+    assert worth_waiting_for(OperationalError("INSERT", None, sqlite3.OperationalError(message))) is worth_it
