@@ -89,6 +89,7 @@ def _normalise(url: str) -> URL:
 
 
 def _sqlite_engine(url: URL) -> Engine:
+    _refuse_a_foreign_file(url)
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
     if url.database in (None, "", ":memory:"):
         # An in-memory database lives as long as its connection: share one (a scratch store).
@@ -114,6 +115,29 @@ def _sqlite_engine(url: URL) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _refuse_a_foreign_file(url: URL) -> None:
+    """Before the first connection switches it to WAL: a SQLite file of another application
+    (tables, no store revision) is refused untouched."""
+    from ._migrate import refuse_foreign_tables
+
+    path = Path(url.database or "")
+    if not url.database or url.database == ":memory:" or url.database.startswith("file:") or not path.is_file():
+        return
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return  # the engine's own connection reports it
+    try:
+        names = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error:
+        return  # not a database: the engine's own connection says so
+    finally:
+        connection.close()
+    if "alembic_version" not in names:
+        refuse_foreign_tables(sorted(name for name in names if not name.startswith("sqlite_")),
+                              url.render_as_string(hide_password=True))
 
 
 def _switch_to_wal(cursor: sqlite3.Cursor) -> None:

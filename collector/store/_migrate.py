@@ -23,7 +23,7 @@ from .migrations.versions import HEAD
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["alembic_config", "head_revision", "upgrade"]
+__all__ = ["alembic_config", "head_revision", "refuse_foreign_tables", "upgrade"]
 
 _SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
 # Any constant works: it serialises concurrent first opens of one PostgreSQL database.
@@ -59,6 +59,9 @@ def upgrade(engine: Engine) -> None:
         current = _read_version(connection)
         if current == head:
             return
+        if current is None:
+            url = engine.url.render_as_string(hide_password=True)
+            refuse_foreign_tables(inspect(connection).get_table_names(), url)
         if current is not None and current not in _known_revisions():
             raise StoreError(
                 f"The store's schema is at revision {current!r}, which this version of traceglass does not "
@@ -103,6 +106,18 @@ def _patient(connection: Connection) -> Iterator[None]:
         yield
     finally:
         raw.execute(f"PRAGMA busy_timeout={int(usual)}")
+
+
+def refuse_foreign_tables(tables: list[str], url: str) -> None:
+    """A database with tables but no store revision belongs to something else: the store's
+    tables would be added among them. StoreError, before anything in it changes."""
+    tables = [table for table in tables if table != "alembic_version"]  # a store downgraded to base keeps it
+    if tables:
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise StoreError(
+            f"The database {url} is not a traceglass store: it holds other tables ({shown}). A store is "
+            "created only in an empty database; name another one."
+        )
 
 
 def _current_revision(engine: Engine) -> str | None:

@@ -149,6 +149,35 @@ def test_a_newer_schema_is_refused(store_url: str) -> None:
         Store.open(store_url)
 
 
+def test_a_database_of_another_application_is_refused_untouched(empty_url: str, backend: str, tmp_path: Path) -> None:
+    """Tables but no store revision: not a store. Nothing is added to it, and a SQLite file keeps
+    its journal mode (WAL would be switched on by the store's first connection)."""
+    if backend == "sqlite":
+        import sqlite3
+
+        path = tmp_path / "other-app.db"
+        with contextlib.closing(sqlite3.connect(path)) as other:
+            other.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+            other.commit()
+        url = f"sqlite:///{path}"
+    else:
+        from traceglass.collector.store._engine import make_engine
+
+        url = empty_url
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)"))
+        engine.dispose()
+
+    with pytest.raises(StoreError, match=r"is not a traceglass store: it holds other tables \(users\)"):
+        Store.open(url)
+
+    if backend == "sqlite":
+        with contextlib.closing(sqlite3.connect(path)) as other:
+            assert other.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+            assert [name for (name,) in other.execute("SELECT name FROM sqlite_master")] == ["users"]
+
+
 def test_sqlite_pragmas_on_every_connection(tmp_path: object) -> None:
     with Store.open(f"sqlite:///{tmp_path}/a/b/traceglass.db") as store:
         for _ in range(2):
@@ -318,7 +347,8 @@ def test_new_sqlite_stores_use_16_kib_pages_and_old_ones_keep_theirs(tmp_path: P
     old = tmp_path / "old.db"
     with sqlite3.connect(old) as conn:  # a store file made with SQLite's default page size
         conn.execute("PRAGMA page_size=4096")
-        conn.execute("CREATE TABLE unrelated (x)")
+        conn.execute("CREATE TABLE unrelated (x)")  # written: the page size is fixed
+        conn.execute("DROP TABLE unrelated")  # and empty again (a file with tables is not a store)
     for path, page_size in ((tmp_path / "new.db", 16384), (old, 4096)):
         with Store.open(f"sqlite:///{path}") as store:
             assert store.write_spans([record]) == 1
