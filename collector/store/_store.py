@@ -18,6 +18,7 @@ from . import _overview, _query
 from ._checkpoint import Checkpointer
 from ._engine import WRITE, make_engine
 from ._errors import StoreError
+from ._file import StoreFile
 from ._filter import parse_filter
 from ._migrate import upgrade
 from ._models import (
@@ -64,6 +65,15 @@ class Store:
         self._url = url
         self._checkpointer = Checkpointer(engine) if Checkpointer.applies_to(engine) else None
         self._writer = SpanWriter(engine, None if self._checkpointer is None else self._checkpointer.request)
+        self._file = StoreFile(engine) if engine.dialect.name == "sqlite" else None
+
+    def _follow_the_file(self) -> None:
+        """A SQLite file deleted or replaced under the store (a reset by hand while the app runs)
+        is opened again, the store's cached ids forgotten, before writing or searching."""
+        if self._file is not None and self._file.replaced() and self._file.reopened(
+                self._engine, lambda: upgrade(self._engine)):
+            self._writer.forget_experiments()
+            self._writer.forget_resources()
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -113,6 +123,7 @@ class Store:
         `default_experiment`; experiments are created on first sight. The traces the batch
         touches are recomputed from their stored spans.
         """
+        self._follow_the_file()
         return self._writer.write(records, default_experiment)
 
     def prepare_spans(self, records: Sequence[SpanRecord],
@@ -123,6 +134,7 @@ class Store:
 
     def write_prepared(self, prepared: PreparedSpans) -> int:
         """The second half of `write_spans`: one transaction; returns how many spans were new."""
+        self._follow_the_file()
         return self._writer.write_prepared(prepared)
 
     # --- experiments -------------------------------------------------------------------------
@@ -236,6 +248,7 @@ class Store:
         parse, `ValueError` for a bad page token or page size."""
         if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
             raise ValueError(f"max_results must be a positive integer, not {max_results!r}")
+        self._follow_the_file()
         conditions = parse_filter(filter_string)
         keys = _query.sort_keys(list(order_by) if order_by else None)
         after = _query.decode_page_token(page_token, keys) if page_token else None
@@ -265,6 +278,7 @@ class Store:
 
     def get_trace(self, trace_id: str) -> Trace | None:
         """A trace with all its spans (by start time), or None."""
+        self._follow_the_file()
         with self._engine.connect() as conn:
             row = conn.execute(select(traces).where(traces.c.trace_id == trace_id)).mappings().first()
             if row is None:

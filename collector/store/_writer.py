@@ -175,6 +175,11 @@ class SpanWriter:
         with self._lock:
             self._experiments.clear()
 
+    def forget_resources(self) -> None:
+        """Drop cached resource ids (the database is a new one)."""
+        with self._lock:
+            self._resources.clear()
+
     def experiment_ids(self, names: set[str]) -> dict[str, int]:
         return self._ids(
             self._experiments,

@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text
 from traceglass.collector.store import EventRecord, LinkRecord, SpanRecord, Store, StoredSpan
 from traceglass.collector.store._tables import resources, span_attributes, spans, traces
@@ -313,3 +314,41 @@ def _spans_in_file_alone(path: Path, copy: Path) -> int:
     finally:
         connection.close()
         copy.unlink()
+
+
+def test_a_store_file_deleted_while_in_use_is_created_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The file removed by hand (with its WAL) while the app runs: the next batch goes into a new
+    store at the same path, which a new process reads, instead of into the deleted file."""
+    path = tmp_path / "traceglass.db"
+    with Store.open(f"sqlite:///{path}") as store:
+        store.write_spans([span(1, 1)])
+        for file in tmp_path.glob("traceglass.db*"):
+            file.unlink()
+
+        with caplog.at_level("WARNING", logger="traceglass"):
+            assert store.write_spans([span(2, 1)]) == 1
+            assert store.write_spans([span(3, 1)]) == 1
+        assert [r.getMessage() for r in caplog.records if r.name == "traceglass"] == [
+            f"traceglass: the store file {path} was deleted or replaced while in use; spans are recorded in the "
+            "store now there (a new one if it was deleted)."
+        ]
+        assert sorted(t.trace_id for t in store.search_traces().traces) == [trace_id(2), trace_id(3)]
+
+    with Store.open(f"sqlite:///{path}") as reader:
+        assert reader.get_trace(trace_id(2)) is not None and reader.get_trace(trace_id(1)) is None
+
+
+def test_a_store_file_replaced_while_in_use_is_the_one_read(tmp_path: Path) -> None:
+    path, other = tmp_path / "traceglass.db", tmp_path / "restored.db"
+    with Store.open(f"sqlite:///{other}") as backup:
+        backup.write_spans([span(7, 1)], default_experiment="restored")
+    with Store.open(f"sqlite:///{path}") as store:
+        store.write_spans([span(1, 1)])
+        for suffix in ("", "-wal", "-shm"):
+            (tmp_path / f"traceglass.db{suffix}").unlink(missing_ok=True)
+        other.rename(path)
+
+        assert store.get_trace(trace_id(7)) is not None
+        assert store.write_spans([span(8, 1)], default_experiment="restored") == 1
+        assert sorted(t.trace_id for t in store.search_traces().traces) == [trace_id(7), trace_id(8)]
+        assert {e.name for e in store.list_experiments()} >= {"restored"}
