@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from traceglass._terminal import printable
+
 if TYPE_CHECKING:
     from traceglass._query import Backend
 
@@ -68,7 +70,7 @@ def list_(tracking_uri: str | None, output: str) -> None:
     click.echo(f"{'ID':>6}  {'NAME':<32}  {'TRACES':>7}  LAST ACTIVITY (UTC)")
     for experiment in found:
         last = _time(experiment.last_activity_ms) if experiment.last_activity_ms is not None else ""
-        line = f"{experiment.experiment_id:>6}  {experiment.name:<32}  {experiment.trace_count:>7}  {last}"
+        line = f"{experiment.experiment_id:>6}  {printable(experiment.name):<32}  {experiment.trace_count:>7}  {last}"
         click.echo(line.rstrip())
 
 

@@ -23,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
+from traceglass._terminal import printable
 from traceglass._version import __version__
 
 if TYPE_CHECKING:
@@ -244,6 +245,7 @@ def _text(value: int | None) -> str:
 
 
 def _fit(text: str, width: int) -> str:
+    text = printable(text)
     return text.ljust(width) if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -56,6 +56,22 @@ def test_search_table(recorded: str) -> None:
         assert [row[cost:].split()[0] for row in rows] == ["0.0000031", "0.0000031"], rows
 
 
+def test_the_table_prints_control_characters_as_escapes(default_store_url: str) -> None:
+    """A span name or an experiment name sent by anyone can hold terminal escape sequences or
+    bidirectional overrides: the table shows them as escapes, never sends them to the terminal."""
+    traceglass.set_experiment("\x1b]0;owned\x07exp")
+    with traceglass.start_span("\x1b[2J\x1b[31mred\r\nname\u202eevil"):
+        pass
+    traceglass._pipeline.flush()
+
+    table = _run("traces", "search").stdout
+    experiments = _run("experiments", "list").stdout
+    for output in (table, experiments):
+        assert "\x1b" not in output and "\x07" not in output and "\r" not in output and "\u202e" not in output
+    assert "\\x1b[2J\\x1b[31mred\\x0d" in table  # the name column's first 24 characters
+    assert "\\x1b]0;owned\\x07exp" in experiments
+
+
 def test_search_json_with_every_option(recorded: str) -> None:
     result = _run("traces", "search", "-e", "cli-a", "-e", "cli-b", "--filter", "trace.status = 'OK'",
                   "--order-by", "timestamp_ms ASC", "--max-results", "2", "--output", "json",
