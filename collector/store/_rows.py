@@ -262,6 +262,10 @@ class SpanRows:
                 indexed.append((key, str(value), value if value == value else None))  # NaN: no number
             elif kind is int:
                 indexed.append((key, str(value), _number(value)))
+            elif kind is bytes:  # OTLP's bytes value: stored, and so filtered, as its text
+                text = value.decode("utf-8", "replace")
+                if len(text) <= INDEXED_VALUE_LENGTH:
+                    indexed.append((key, text, None))
             elif key == _TAGS:
                 if isinstance(value, (list, tuple)):
                     tags.extend((str(tag)[:_KEY_LENGTH], "") for tag in value)

@@ -110,7 +110,8 @@ RECORDS = [
     _span("c", "c1", "chat_app", 3000, 3050, attributes={N.SPAN_TYPE: "AGENT", N.SPAN_INPUTS: "hello there"}),
     _chat("c", "c2", "c1", 3010, "gpt-4o-mini", (5, 1), **{N.REQUEST_TEMPERATURE: 0.0, "note": "GPT*?[x]"}),
     # d: no root yet (IN_PROGRESS, no name, no tokens).
-    _span("d", "d2", "execute_tool get_weather", 4000, 4020, "d1", attributes={N.SPAN_TYPE: "TOOL", "flag": True}),
+    _span("d", "d2", "execute_tool get_weather", 4000, 4020, "d1", attributes={N.SPAN_TYPE: "TOOL", "flag": True,
+                                                                                "digest": b"sha-1f2e"}),
     # e: another experiment.
     _span("e", "e1", "chat_app", 500, 600, attributes={N.EXPERIMENT: "other", N.SPAN_INPUTS: "a story, again"}),
 ]
@@ -213,6 +214,7 @@ def ids(
         ("span.attributes.retrieval.top_k = 5", "b"),
         ("span.attributes.stream = 'true'", "a"),
         ("span.attributes.flag = 'true'", "d"),
+        ("span.attributes.digest = 'sha-1f2e'", "d"),  # an OTLP bytes value, as its text
         ("span.attributes.note LIKE 'GPT*?[x]'", "c"),  # GLOB characters are literal in LIKE
         ("span.attributes.note LIKE 'GPT*?[_]'", "c"),
         ("span.attributes.note LIKE 'gpt%'", ""),
