@@ -81,7 +81,7 @@ def search_traces(
     experiment_names: Sequence[str] | None = None,
     filter_string: str | None = None,
     order_by: Sequence[str] | None = None,
-    max_results: int | None = 100,
+    max_results: int | None = None,
     page_token: str | None = None,
     return_type: Literal["pandas", "list"] = "pandas",
 ) -> pandas.DataFrame | TraceList:
@@ -94,9 +94,9 @@ def search_traces(
         span.attributes.gen_ai.request.model = 'gpt-4o-mini' AND trace.text ILIKE '%refund%'`.
         A bad filter raises FilterError (a ValueError) saying where and what was expected.
     order_by: e.g. ["timestamp_ms DESC"], ["trace.execution_time_ms ASC"].
-    max_results, page_token: one page; the next page's token is `df.attrs["next_page_token"]`
-        (pandas) or `.next_page_token` (list), None on the last page. max_results=None, as in
-        MLflow: every matching trace.
+    max_results: by default (None), as in MLflow, every matching trace; a number asks for a page
+        of that many, and page_token for the next one: the token is `df.attrs["next_page_token"]`
+        (pandas) or `.next_page_token` (list), None on the last page.
     return_type: "pandas" (a DataFrame, one row per trace: DATAFRAME_COLUMNS; spans through
         get_trace(trace_id)) or "list" (TraceInfo objects).
     """

@@ -66,6 +66,18 @@ def test_max_results_none_is_every_trace_as_in_mlflow(three_traces: list[str]) -
     assert everything.next_page_token is None
 
 
+def test_every_trace_by_default_as_in_mlflow() -> None:
+    """No page size given: every matching trace, not a first page a migrating user would take for
+    all of them."""
+    traceglass.set_experiment("many")
+    for n in range(150):
+        with traceglass.start_span(f"step {n}"):
+            pass
+    df = traceglass.search_traces(experiment_names=["many"])
+    assert len(df) == 150 and df.attrs["next_page_token"] is None
+    assert len(traceglass.search_traces(experiment_names=["many"], max_results=100)) == 100
+
+
 def test_ids_names_and_everything(three_traces: list[str]) -> None:
     search_id = traceglass.search_traces(experiment_names=["search"], return_type="list")[0].experiment_id
     by_id = traceglass.search_traces(experiment_ids=[search_id], return_type="list")
