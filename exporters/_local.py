@@ -38,6 +38,9 @@ _MAX_BACKOFF = 2.0
 # Spans whose batch could not be written are kept, up to this many (the newest), and written
 # with the next batch: a store locked or full for a while loses nothing it can hold.
 _MAX_KEPT = 65536
+# A flush or shutdown right after a batch failed does not try the kept spans again at once: the
+# database refused them a moment ago, and each attempt on a locked file waits its busy timeout.
+_JUST_FAILED = 1.0
 
 
 class LocalStoreSpanExporter(SpanExporter):
@@ -67,6 +70,7 @@ class LocalStoreSpanExporter(SpanExporter):
         self._writing = threading.Lock()  # one write at a time: the kept spans go out once
         self._kept: list[SpanRecord] = []
         self._outage: _Outage | None = None
+        self._failed_at = float("-inf")  # time.monotonic() of the last failed write
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._shutdown:
@@ -79,7 +83,7 @@ class LocalStoreSpanExporter(SpanExporter):
     def shutdown(self) -> None:
         # The store is shared by the process (search_traces() reads it too): left open.
         self._shutdown = True
-        if self._kept:
+        if self._kept and not self._just_failed():
             self._write([], wait=False)
         if self._kept:
             count = len(self._kept)
@@ -89,7 +93,10 @@ class LocalStoreSpanExporter(SpanExporter):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Write the spans kept from batches that failed (export writes before it returns)."""
-        return not self._kept or self._write([], wait=True)
+        return not self._kept or (not self._just_failed() and self._write([], wait=True))
+
+    def _just_failed(self) -> bool:
+        return time.monotonic() - self._failed_at < _JUST_FAILED
 
     def _write(self, records: list[SpanRecord], wait: bool) -> bool:
         try:
@@ -115,6 +122,7 @@ class LocalStoreSpanExporter(SpanExporter):
                         delay = min(delay * 2, _MAX_BACKOFF)
                         continue
                     self._set_aside(batch, exc)
+                    self._failed_at = time.monotonic()
                     return False
                 self._kept = []
                 if self._outage is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +160,11 @@ def test_spans_a_locked_store_refuses_are_kept_and_written_once_it_is_free(
     with caplog.at_level("DEBUG", logger="traceglass"):
         assert exporter.export(_spans()) is SpanExportResult.FAILURE
         assert exporter.export(_spans()) is SpanExportResult.FAILURE
+        started = time.monotonic()
+        assert not exporter.force_flush()  # refused a moment ago: not tried again at once
+        assert time.monotonic() - started < 1
         holder.execute("ROLLBACK")
+        monkeypatch.setattr(_local, "_JUST_FAILED", 0.0)
         assert exporter.force_flush()
 
     warnings = [r for r in caplog.records if r.levelname == "WARNING" and r.name == "traceglass"]
@@ -179,6 +184,7 @@ def test_spans_kept_when_the_exporter_shuts_down_get_one_more_attempt(
     from traceglass.exporters import _local
 
     monkeypatch.setattr(_local, "_RETRY_FOR", 0.0)
+    monkeypatch.setattr(_local, "_JUST_FAILED", 0.0)
     url = f"sqlite:///{tmp_path / 'locked.db'}"
     exporter = LocalStoreSpanExporter(url)
     assert exporter.export(_spans()) is SpanExportResult.SUCCESS
