@@ -6,7 +6,7 @@ The grammar is MLflow's ``search_traces`` filter string::
     comparison  := identifier operator value
     identifier  := part ("." part)*          part: a bare word or a `backticked` name
     operator    := "=" | "!=" | "<>" | "<" | "<=" | ">" | ">="
-                 | ["NOT"] "LIKE" | ["NOT"] "ILIKE" | ["NOT"] "IN"
+                 | ["NOT"] "LIKE" | ["NOT"] "ILIKE" | ["NOT"] "IN" | "RLIKE"   # RLIKE: a regular expression
                  | "IS" ["NOT"] "NULL"                      # no value follows; tags and metadata
     value       := string | number | "(" (string | number) ("," (string | number))* ")"   # lists after IN
     string      := '...' | "..."              (backslash escapes, or the quote doubled)
@@ -94,7 +94,7 @@ class Condition:
     ``output_tokens``, ``total_tokens``, ``cost_usd``); for ``span`` it is ``name``, ``type`` or
     ``attributes.<attribute key>``; for tags and metadata it is the tag or metadata key.
     ``op`` is ``=``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``LIKE``, ``ILIKE``, ``NOT LIKE``,
-    ``NOT ILIKE``, ``IN``, ``NOT IN``, ``IS NULL`` or ``IS NOT NULL``; the value of ``IN`` /
+    ``NOT ILIKE``, ``RLIKE``, ``IN``, ``NOT IN``, ``IS NULL`` or ``IS NOT NULL``; the value of ``IN`` /
     ``NOT IN`` is a tuple, that of ``IS NULL`` / ``IS NOT NULL`` None.
     """
 
@@ -108,14 +108,14 @@ class Condition:
 
 _EQUALITY: Final = frozenset({"=", "!=", "IN", "NOT IN"})
 _RANGE: Final = frozenset({"<", "<=", ">", ">="})
-_PATTERN: Final = frozenset({"LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE"})
+_PATTERN: Final = frozenset({"LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE", "RLIKE"})
 _PRESENCE: Final = frozenset({"IS NULL", "IS NOT NULL"})
 _STRING_OPS: Final = _EQUALITY | _PATTERN
 _NUMBER_OPS: Final = _EQUALITY | _RANGE
 _ALL_OPS: Final = _STRING_OPS | _RANGE
 _ENTRY_OPS: Final = _STRING_OPS | _PRESENCE  # of a tag or a metadata entry
-_OPERATOR_ORDER: Final = ("=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE", "IN", "NOT IN",
-                          "IS NULL", "IS NOT NULL")
+_OPERATOR_ORDER: Final = ("=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE", "RLIKE", "IN",
+                          "NOT IN", "IS NULL", "IS NOT NULL")
 
 # Trace fields: canonical name -> (spellings, value kind, operators).
 _NUMBER, _STRING, _ANY = "number", "string", "any"
@@ -487,7 +487,7 @@ class _Parser:
             self.advance()
             return str(token.value)
         keyword = token.keyword()
-        if keyword in ("LIKE", "ILIKE", "IN"):
+        if keyword in ("LIKE", "ILIKE", "IN", "RLIKE"):
             self.advance()
             return keyword
         if keyword == "NOT":
@@ -506,7 +506,8 @@ class _Parser:
                 raise self.error(self.current, "NULL after IS NOT" if negated else "NULL or NOT NULL after IS")
             self.advance()
             return "IS NOT NULL" if negated else "IS NULL"
-        raise self.error(token, "an operator (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN, IS NULL, IS NOT NULL)")
+        raise self.error(token, f"an operator ({', '.join(_OPERATOR_ORDER[:6])}, LIKE, ILIKE, RLIKE, IN, NOT IN, "
+                                "IS NULL, IS NOT NULL)")
 
     def scalar(self, field: _Field, op: str) -> Scalar:
         token = self.current
@@ -516,6 +517,8 @@ class _Parser:
             if op in _RANGE:
                 raise self.error(token, f"a number (a quoted value cannot be compared with {op})")
             self.advance()
+            if op == "RLIKE":
+                self.check_regular_expression(token, str(token.value))
             return self.check_status(field, token, str(token.value), op)
         if token.kind == _NUMBER_TOKEN:
             if field.kind == _STRING or op in _PATTERN:
@@ -550,6 +553,14 @@ class _Parser:
             raise self.error(self.current, f"')' (the lists of a filter hold at most {MAX_LIST_VALUES} values in all)")
         self.list_values += 1
         return self.scalar(field, "IN")
+
+    def check_regular_expression(self, token: _Token, pattern: str) -> None:
+        """RLIKE's pattern, in Python's syntax (what SQLite runs; PostgreSQL's agrees on the common
+        forms): a mistake is a FilterError here rather than a database error."""
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise self.error(token, f"a valid regular expression ({error})") from None
 
     def check_status(self, field: _Field, token: _Token, value: str, op: str) -> str:
         """Status values are uppercased and checked, so a typo is an error rather than no results."""

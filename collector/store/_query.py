@@ -321,6 +321,8 @@ def _compare(column_: ColumnElement[Any], op: str, value: Any, dialect: str) -> 
     if op in ("LIKE", "NOT LIKE", "ILIKE", "NOT ILIKE"):
         negate = op.startswith("NOT")
         return _like(column_, _pattern(value), case_sensitive="ILIKE" not in op, dialect=dialect, negate=negate)
+    if op == "RLIKE":  # a search anywhere in the value: REGEXP on SQLite (Python's re), ~ on PostgreSQL
+        return column_.regexp_match(value)
     raise ValueError(f"unknown operator {op!r}")
 
 

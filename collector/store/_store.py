@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from traceglass.semconv import names as N
 
@@ -19,7 +19,7 @@ from ._checkpoint import Checkpointer
 from ._engine import WRITE, make_engine
 from ._errors import StoreError
 from ._file import StoreFile
-from ._filter import parse_filter
+from ._filter import FilterError, parse_filter
 from ._migrate import upgrade
 from ._models import (
     TRACE_COLUMNS,
@@ -269,7 +269,13 @@ class Store:
                 # store). Beyond its own limit of 8 they are joined in the order written, which
                 # search_statement makes cheapest first: 20 then plan in 15 ms.
                 conn.execute(text("SET LOCAL join_collapse_limit = 1"))
-            rows = conn.execute(statement).mappings().all()
+            try:
+                rows = conn.execute(statement).mappings().all()
+            except DataError as error:
+                refused = _refused_pattern(filter_string or "", error)
+                if refused is None:
+                    raise
+                raise refused from None
             has_more = len(rows) > max_results
             infos = [_trace_info(row) for row in rows[:max_results]]
             self._complete(conn, infos)
@@ -402,6 +408,16 @@ class Store:
                 _delete_spans(conn, spans.c.trace_id.in_(chunk))
                 deleted += conn.execute(delete(traces).where(traces.c.trace_id.in_(chunk))).rowcount
         return deleted
+
+
+def _refused_pattern(filter_string: str, error: DataError) -> FilterError | None:
+    """PostgreSQL refusing an RLIKE pattern that Python's syntax (checked by the parser) allows,
+    such as a named group: a FilterError at the first RLIKE, not a database error."""
+    if type(error.orig).__name__ != "InvalidRegularExpression":
+        return None
+    cause = " ".join(str(error.orig).split())
+    return FilterError(filter_string, max(filter_string.upper().find("RLIKE"), 0),
+                       f"a regular expression PostgreSQL accepts ({cause})", "an RLIKE pattern it refuses")
 
 
 def _check_name(name: object, what: str = "experiment name") -> None:

@@ -241,6 +241,14 @@ def ids(
         ("metadata.user ILIKE 'B%'", "b"),
         ("metadata.`app.version` = '1.2.0'", "a"),
         ("metadata.app.version LIKE '1.%'", "a"),
+        ("trace.name RLIKE '^chat'", "cae"),
+        ("trace.name RLIKE 'pipe'", "b"),  # anywhere in the value
+        ("trace.status RLIKE 'ERR'", "b"),
+        ("span.name RLIKE '^(retrieve|execute_tool)'", "db"),
+        ("span.attributes.`gen_ai.request.model` RLIKE '^gpt-4o$'", "a"),
+        ("span.attributes.`traceglass.span.inputs` RLIKE 'st[o]ry'", "ae"),
+        ("metadata.user RLIKE '^(alice|bob)$'", "ba"),
+        ("tag.staging RLIKE '^$'", "b"),
         ("tag.prod IS NOT NULL", "a"),
         ("tag.prod IS NULL", "dcbe"),
         ("metadata.user IS NULL", "dce"),
@@ -268,6 +276,17 @@ def ids(
 )
 def test_filter_returns(store: Store, filter_string: str, expected: str) -> None:
     assert "".join(ids(store, filter_string)) == expected
+
+
+def test_a_pattern_postgresql_refuses_is_a_filter_error(store: Store) -> None:
+    """Python's syntax (checked when the filter is parsed) allows named groups; PostgreSQL's
+    regular expressions do not."""
+    found = "trace.name RLIKE '(?P<word>chat)'"
+    if store.engine.dialect.name == "sqlite":
+        assert "".join(ids(store, found)) == "cae"
+        return
+    with pytest.raises(FilterError, match="at position 11: expected a regular expression PostgreSQL accepts"):
+        store.search_traces(filter_string=found)
 
 
 def test_content_attributes_that_are_not_strings_compare_as_their_text(store: Store) -> None:
