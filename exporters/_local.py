@@ -36,8 +36,9 @@ _log = logging.getLogger("traceglass")
 _RETRY_FOR = 10.0
 _MAX_BACKOFF = 2.0
 # Spans whose batch could not be written are kept, up to this many (the newest), and written
-# with the next batch: a store locked or full for a while loses nothing it can hold.
-_MAX_KEPT = 65536
+# with the next batch: a store locked or full for a while loses nothing it can hold. Minutes of
+# an ordinary app's spans, in some 50 MB at most (with 1-2 KB of content each).
+_MAX_KEPT = 16384
 # A flush or shutdown right after a batch failed does not try the kept spans again at once: the
 # database refused them a moment ago, and each attempt on a locked file waits its busy timeout.
 _JUST_FAILED = 1.0
@@ -54,7 +55,7 @@ class LocalStoreSpanExporter(SpanExporter):
     Also the `traceglass` exporter of opentelemetry-instrument:
     `OTEL_TRACES_EXPORTER=traceglass opentelemetry-instrument python app.py`.
     Export never raises into the SDK. A batch the database refuses for a while (locked by
-    another process, a full disk, a server away) is kept, up to 65,536 spans, and written with the
+    another process, a full disk, a server away) is kept, up to 16,384 spans, and written with the
     next batch, by force_flush() or at shutdown; one line reports the outage, one its end.
     """
 
