@@ -52,7 +52,7 @@ def test_signatures():
     assert params(traceglass.trace) == ["func", "name", "span_type", "attributes"]
     assert params(traceglass.start_span) == ["name", "span_type", "attributes"]
     assert params(traceglass.start_span_no_context) == ["name", "parent", "span_type", "inputs", "attributes"]
-    assert params(traceglass.update_current_trace) == ["tags", "metadata", "session_id", "user_id"]
+    assert params(traceglass.update_current_trace) == ["tags", "metadata", "session_id", "user_id", "user"]
     assert params(traceglass.configure) == [
         "tracer_provider", "capture_content", "max_content_length", "propagate_context_to_threads",
     ]
@@ -67,6 +67,7 @@ def test_signatures():
     assert params(traceglass.search_traces) == [
         "experiment_ids", "experiment_names", "filter_string", "order_by", "max_results", "page_token", "return_type",
     ]
+    assert inspect.signature(traceglass.search_traces).parameters["max_results"].default is None  # as in MLflow
     assert params(traceglass.get_trace) == ["trace_id"]
     assert params(traceglass.set_trace_tag) == ["trace_id", "key", "value"]
     assert params(traceglass.delete_trace_tag) == ["trace_id", "key"]

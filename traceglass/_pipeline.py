@@ -98,10 +98,7 @@ class DestinationSpanProcessor(SpanProcessor):
             processor.on_end(span)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        flushed = [processor.force_flush(timeout_millis) for processor in self._delegates]
-        # A batch processor never asks its exporter: a store exporter may hold spans a locked
-        # database refused.
-        return all(flushed + [exporter.force_flush(timeout_millis) for exporter in self._exporters])
+        return all([processor.force_flush(timeout_millis) for processor in self._delegates])
 
     def shutdown(self) -> None:
         """The provider shuts down (at exit, or the app's own call): the last spans get one
@@ -335,13 +332,11 @@ def _at_exit() -> None:
 
 def _at_child_exit() -> None:
     # A forked multiprocessing child runs no atexit hook, the SDK's shutdown hooks included; a
-    # spawned one does. Shutting the providers down here, without their hooks, sends their last
-    # data once either way.
+    # spawned one does. Shutting the providers down here sends their last data once either way.
     _at_exit()
     for provider in list(_owned):
         try:
-            atexit.unregister(provider.shutdown)
-            provider.shutdown()
+            provider.shutdown()  # which also takes back its exit hook
         except Exception:  # the exporter logs its own failures; exit goes on
             pass
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from traceglass.collector.store import PreparedSpans, SpanRecord, Store
-from traceglass.collector.store._errors import TRANSIENT_ERRORS
+from traceglass.collector.store._errors import TRANSIENT_ERRORS, keep_for_later
 
 from ._telemetry import TelemetryRequest, TelemetryTable
 from ._writer_process import WriterUnavailable
@@ -306,16 +306,17 @@ class IngestQueue:
                 if warned:
                     _log.warning("traceglass server: the store is writable again.")
                 return
-            except _TRANSIENT as error:
-                if self._stop_retrying:
-                    raise _GiveUp from error
-                if not warned:
-                    _log.warning("traceglass server: cannot write %d %s yet (%s); retrying while receivers ask "
-                                 "exporters to wait.", count, what, _first_line(error))
-                    warned = True
-                time.sleep(delay)
-                delay = min(delay * 2, _MAX_BACKOFF)
             except Exception as error:
+                if _retriable(error):
+                    if self._stop_retrying:
+                        raise _GiveUp from error
+                    if not warned:
+                        _log.warning("traceglass server: cannot write %d %s yet (%s); retrying while receivers ask "
+                                     "exporters to wait.", count, what, _first_line(error))
+                        warned = True
+                    time.sleep(delay)
+                    delay = min(delay * 2, _MAX_BACKOFF)
+                    continue
                 if not quiet:
                     _log.warning("traceglass server: the store refused a batch of %d %s (%s); writing them one "
                                  "by one.", count, what, _first_line(error))
@@ -328,6 +329,12 @@ class _Rejected(Exception):
 
 class _GiveUp(Exception):
     """Shutdown ran out of time while the database was unavailable."""
+
+
+def _retriable(error: BaseException) -> bool:
+    """A database unreachable, busy or out of room, or the writer process restarting: not the data
+    refused (on PostgreSQL a value too long for an index is an OperationalError too)."""
+    return isinstance(error, WriterUnavailable) or (isinstance(error, _TRANSIENT) and keep_for_later(error))
 
 
 def _first_line(error: BaseException) -> str:

@@ -83,8 +83,10 @@ def _normalise(url: str) -> URL:
         raise StoreError(f"Unsupported store URL {url!r}: expected sqlite:///path or postgresql://...")
     database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        parsed = parsed.set(database=str(Path(database).expanduser()))
+        # Absolute: a relative path would name another file after the app changes directory.
+        path = Path(database).expanduser().absolute()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        parsed = parsed.set(database=str(path))
     return parsed
 
 
@@ -120,7 +122,7 @@ def _sqlite_engine(url: URL) -> Engine:
 def _refuse_a_foreign_file(url: URL) -> None:
     """Before the first connection switches it to WAL: a SQLite file of another application
     (tables, no store revision) is refused untouched."""
-    from ._migrate import refuse_foreign_tables
+    from ._migrate import is_store_revision, refuse_foreign_revision, refuse_foreign_tables
 
     path = Path(url.database or "")
     if not url.database or url.database == ":memory:" or url.database.startswith("file:") or not path.is_file():
@@ -131,13 +133,17 @@ def _refuse_a_foreign_file(url: URL) -> None:
         return  # the engine's own connection reports it
     try:
         names = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        revisions = ([revision for (revision,) in connection.execute("SELECT version_num FROM alembic_version")]
+                     if "alembic_version" in names else [])
     except sqlite3.Error:
         return  # not a database: the engine's own connection says so
     finally:
         connection.close()
-    if "alembic_version" not in names:
-        refuse_foreign_tables(sorted(name for name in names if not name.startswith("sqlite_")),
-                              url.render_as_string(hide_password=True))
+    shown = url.render_as_string(hide_password=True)
+    if not revisions:  # never a store, or one downgraded to nothing
+        refuse_foreign_tables(sorted(name for name in names if not name.startswith("sqlite_")), shown)
+    elif not is_store_revision(revisions[0]):
+        refuse_foreign_revision(revisions[0], shown)
 
 
 def _switch_to_wal(cursor: sqlite3.Cursor) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,13 +24,15 @@ from .migrations.versions import HEAD
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["alembic_config", "head_revision", "refuse_foreign_tables", "upgrade"]
+__all__ = ["alembic_config", "head_revision", "is_store_revision", "refuse_foreign_revision", "refuse_foreign_tables",
+           "upgrade"]
 
 _SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
 # Any constant works: it serialises concurrent first opens of one PostgreSQL database.
 _PG_MIGRATION_LOCK = 0x7472_6163_6567_6C61  # "tracegla"
 _MIGRATION_WAIT_MS = 120_000
 _log = logging.getLogger("traceglass")
+_STORE_REVISION = re.compile(r"[0-9]{4}")
 
 
 def alembic_config() -> Config:
@@ -59,9 +62,11 @@ def upgrade(engine: Engine) -> None:
         current = _read_version(connection)
         if current == head:
             return
+        url = engine.url.render_as_string(hide_password=True)
         if current is None:
-            url = engine.url.render_as_string(hide_password=True)
             refuse_foreign_tables(inspect(connection).get_table_names(), url)
+        elif not is_store_revision(current):
+            refuse_foreign_revision(current, url)
         if current is not None and current not in _known_revisions():
             raise StoreError(
                 f"The store's schema is at revision {current!r}, which this version of traceglass does not "
@@ -118,6 +123,19 @@ def refuse_foreign_tables(tables: list[str], url: str) -> None:
             f"The database {url} is not a traceglass store: it holds other tables ({shown}). A store is "
             "created only in an empty database; name another one."
         )
+
+
+def is_store_revision(revision: str) -> bool:
+    """Whether an Alembic revision is the store's (four digits, newer ones included) rather than
+    another application's, such as MLflow's, whose databases have an alembic_version table too."""
+    return _STORE_REVISION.fullmatch(revision) is not None
+
+
+def refuse_foreign_revision(revision: str, url: str) -> None:
+    raise StoreError(
+        f"The database {url} is not a traceglass store: its schema is another application's (Alembic revision "
+        f"{revision!r}; an MLflow database, perhaps). Name another database for traceglass."
+    )
 
 
 def _current_revision(engine: Engine) -> str | None:

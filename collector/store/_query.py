@@ -322,8 +322,30 @@ def _compare(column_: ColumnElement[Any], op: str, value: Any, dialect: str) -> 
         negate = op.startswith("NOT")
         return _like(column_, _pattern(value), case_sensitive="ILIKE" not in op, dialect=dialect, negate=negate)
     if op == "RLIKE":  # a search anywhere in the value: REGEXP on SQLite (Python's re), ~ on PostgreSQL
-        return column_.regexp_match(value)
+        return column_.regexp_match(_postgresql_regex(value) if dialect == "postgresql" else value)
     raise ValueError(f"unknown operator {op!r}")
+
+
+def _postgresql_regex(pattern: str) -> str:
+    r"""A pattern in Python's syntax for PostgreSQL, which reads \b as a backspace and spells a
+    word boundary \y (\B: \Y). Inside a bracket expression \b stays: a backspace in both."""
+    out: list[str] = []
+    in_brackets = False
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            escaped = pattern[index + 1]
+            out.append("\\" + ({"b": "y", "B": "Y"}.get(escaped, escaped) if not in_brackets else escaped))
+            index += 2
+            continue
+        if char == "[" and not in_brackets:
+            in_brackets = True
+        elif char == "]" and in_brackets:
+            in_brackets = False
+        out.append(char)
+        index += 1
+    return "".join(out)
 
 
 def _attribute_predicate(

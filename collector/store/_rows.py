@@ -22,6 +22,7 @@ from ._records import SpanRecord
 
 __all__ = [
     "CONTENT_KEYS",
+    "ENTRY_VALUE_BYTES",
     "INDEXED_VALUE_LENGTH",
     "PREVIEW_LENGTH",
     "SPAN_COLUMNS",
@@ -29,6 +30,7 @@ __all__ = [
     "UNINDEXED_KEYS",
     "SpanRows",
     "dumps",
+    "entry_value",
     "experiment_name",
     "genai_view",
     "resource_key",
@@ -40,6 +42,9 @@ INDEXED_VALUE_LENGTH = 256  # longest attribute value (string form) copied into 
 PREVIEW_LENGTH = 1000  # request/response previews on the trace row
 TEXT_LENGTH = 8192  # spans.content_text: what trace.text searches
 _KEY_LENGTH = 256  # span_attributes.key, trace_tags.key, trace_metadata.key
+# trace_tags.value, trace_metadata.value, in UTF-8 bytes: PostgreSQL's (key, value) index holds
+# at most ~2,700 bytes an entry, and a longer value would make it refuse the whole batch.
+ENTRY_VALUE_BYTES = 1500
 _SHORT_TEXT = 256  # traces.session_id, user_id
 
 # Attributes holding the content of a span (prompts, completions, tool calls, documents): their
@@ -151,9 +156,21 @@ def resource_key(attributes: Mapping[str, Any], schema_url: str | None) -> tuple
     return digest, document
 
 
+def entry_value(text: str) -> str:
+    """A tag or metadata value as stored: cut to ENTRY_VALUE_BYTES of UTF-8 (whole characters)."""
+    if len(text) * 4 <= ENTRY_VALUE_BYTES:  # short enough in any script: no encoding needed
+        return text
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) <= ENTRY_VALUE_BYTES:
+        return text
+    return encoded[:ENTRY_VALUE_BYTES].decode("utf-8", "ignore")
+
+
 def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
     if isinstance(value, (list, tuple)):
         return dumps(list(value))
     return str(value)
@@ -271,7 +288,7 @@ class SpanRows:
                     tags.extend((str(tag)[:_KEY_LENGTH], "") for tag in value)
                 continue
             if key.startswith(_TRACE_VALUE_PREFIX) and value is not None:
-                text = value if kind is str else _text(value)
+                text = entry_value(value if kind is str else _text(value))
                 if key.startswith(_METADATA_PREFIX):
                     metadata.append((key[_METADATA_PREFIX_LENGTH:][:_KEY_LENGTH], text))
                 elif key.startswith(_TAG_PREFIX):
@@ -282,7 +299,7 @@ class SpanRows:
         if derived is not attrs:  # an OpenInference span
             more_tags, more_metadata = _openinference.tags_and_metadata(attrs)
             tags.extend((tag[:_KEY_LENGTH], "") for tag in more_tags)
-            metadata.extend((str(key)[:_KEY_LENGTH], _text(value)) for key, value in more_metadata.items()
+            metadata.extend((str(key)[:_KEY_LENGTH], entry_value(_text(value))) for key, value in more_metadata.items()
                             if value is not None)
 
         parts = [record.name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -32,7 +33,7 @@ from ._models import (
     link_from_dict,
 )
 from ._records import SpanRecord
-from ._rows import genai_view, usage_and_cost
+from ._rows import ENTRY_VALUE_BYTES, entry_value, genai_view, usage_and_cost
 from ._tables import (
     experiments,
     resources,
@@ -342,6 +343,8 @@ class Store:
         if not isinstance(value, str):
             raise TypeError(f"tag value must be a str, not {type(value).__name__}")
         _check_no_nul(value, "tag value")
+        if entry_value(value) != value:
+            raise ValueError(f"tag value is longer than {ENTRY_VALUE_BYTES:,} bytes (UTF-8)")
         try:
             with self._write() as conn, conn.begin():
                 if conn.execute(select(traces.c.trace_id).where(traces.c.trace_id == trace_id)).first() is None:
@@ -416,7 +419,8 @@ def _refused_pattern(filter_string: str, error: DataError) -> FilterError | None
     if type(error.orig).__name__ != "InvalidRegularExpression":
         return None
     cause = " ".join(str(error.orig).split())
-    return FilterError(filter_string, max(filter_string.upper().find("RLIKE"), 0),
+    first = re.search(r"\bRLIKE\b", filter_string, re.IGNORECASE)
+    return FilterError(filter_string, first.start() if first else 0,
                        f"a regular expression PostgreSQL accepts ({cause})", "an RLIKE pattern it refuses")
 
 

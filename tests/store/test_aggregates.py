@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from traceglass.collector.store import Store, TraceInfo
 from traceglass.collector.store._tables import span_attributes, spans
@@ -162,3 +163,20 @@ def test_an_empty_parent_id_is_a_root(store: Store) -> None:
     store.write_spans([span(1, 1, parent_span_id="", name="root", status_code="OK")])
     info = _info(store)
     assert (info.status, info.name) == ("OK", "root")
+
+
+def test_long_tag_and_metadata_values_are_cut_not_refused(store: Store) -> None:
+    """PostgreSQL's (key, value) index holds ~2,700 bytes an entry: a longer value made it refuse
+    the whole batch. Values are cut to 1,500 bytes of UTF-8, on whole characters, on both
+    databases; set_trace_tag() refuses a longer one."""
+    long_ascii, long_wide = "n" * 6000, "€" * 3000  # 3 bytes each
+    store.write_spans([
+        span(1, 1, attributes={N.TRACE_TAG_PREFIX + "note": long_ascii, N.TRACE_METADATA_PREFIX + "wide": long_wide}),
+        span(2, 1),
+    ])
+    info = _info(store)
+    assert info.tags == {"note": "n" * 1500}
+    assert info.metadata == {"wide": "€" * 500}
+    assert _info(store, 2).span_count == 1  # the rest of the batch is stored
+    with pytest.raises(ValueError, match="longer than 1,500 bytes"):
+        store.set_trace_tag(info.trace_id, "note", long_ascii)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, Index, inspect, text
 from sqlalchemy.schema import CreateIndex
 from traceglass.collector.store import Store, StoreError
+from traceglass.collector.store._engine import make_engine
 from traceglass.collector.store._migrate import alembic_config, head_revision
 from traceglass.collector.store._tables import metadata
 
@@ -149,33 +151,55 @@ def test_a_newer_schema_is_refused(store_url: str) -> None:
         Store.open(store_url)
 
 
-def test_a_database_of_another_application_is_refused_untouched(empty_url: str, backend: str, tmp_path: Path) -> None:
-    """Tables but no store revision: not a store. Nothing is added to it, and a SQLite file keeps
-    its journal mode (WAL would be switched on by the store's first connection)."""
+def _another_applications_database(backend: str, empty_url: str, tmp_path: Path, *statements: str) -> str:
+    """A database (a SQLite file, or an empty PostgreSQL database) where `statements` ran."""
     if backend == "sqlite":
-        import sqlite3
-
         path = tmp_path / "other-app.db"
         with contextlib.closing(sqlite3.connect(path)) as other:
-            other.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+            for statement in statements:
+                other.execute(statement)
             other.commit()
-        url = f"sqlite:///{path}"
-    else:
-        from traceglass.collector.store._engine import make_engine
+        return f"sqlite:///{path}"
+    engine = make_engine(empty_url)
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+    engine.dispose()
+    return empty_url
 
-        url = empty_url
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)"))
-        engine.dispose()
+
+def _sqlite_file_untouched(url: str, tables: list[str]) -> None:
+    """Still in its own journal mode (the store's first connection would switch it to WAL), with
+    only its own tables."""
+    with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as other:
+        assert other.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+        assert [name for (name,) in other.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == tables
+
+
+def test_a_database_of_another_application_is_refused_untouched(empty_url: str, backend: str, tmp_path: Path) -> None:
+    """Tables but no store revision: not a store, and nothing is added to it."""
+    url = _another_applications_database(backend, empty_url, tmp_path,
+                                         "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
 
     with pytest.raises(StoreError, match=r"is not a traceglass store: it holds other tables \(users\)"):
         Store.open(url)
-
     if backend == "sqlite":
-        with contextlib.closing(sqlite3.connect(path)) as other:
-            assert other.execute("PRAGMA journal_mode").fetchone() == ("delete",)
-            assert [name for (name,) in other.execute("SELECT name FROM sqlite_master")] == ["users"]
+        _sqlite_file_untouched(url, ["users"])
+
+
+def test_a_database_with_another_applications_alembic_revision_is_refused(
+    empty_url: str, backend: str, tmp_path: Path
+) -> None:
+    """MLflow's databases have an alembic_version table too: its revision is not the store's."""
+    url = _another_applications_database(
+        backend, empty_url, tmp_path, "CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY, name TEXT)",
+        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)",
+        "INSERT INTO alembic_version VALUES ('1b5f0d9ad7c1')")
+
+    with pytest.raises(StoreError, match=r"its schema is another application's .*'1b5f0d9ad7c1'"):
+        Store.open(url)
+    if backend == "sqlite":
+        _sqlite_file_untouched(url, ["experiments", "alembic_version"])
 
 
 def test_sqlite_pragmas_on_every_connection(tmp_path: object) -> None:
@@ -339,8 +363,6 @@ def test_0006_drops_the_span_index_of_attribute_rows_on_sqlite_only(store_url: s
 
 
 def test_new_sqlite_stores_use_16_kib_pages_and_old_ones_keep_theirs(tmp_path: Path) -> None:
-    import sqlite3
-
     from traceglass.collector.store import SpanRecord
 
     record = SpanRecord(trace_id="c" * 32, span_id="d" * 16, name="chat", start_ns=1, end_ns=2)

@@ -249,6 +249,8 @@ def ids(
         ("span.attributes.`traceglass.span.inputs` RLIKE 'st[o]ry'", "ae"),
         ("metadata.user RLIKE '^(alice|bob)$'", "ba"),
         ("tag.staging RLIKE '^$'", "b"),
+        ("trace.name RLIKE '\\\\brag_'", "b"),  # a word boundary on both databases
+        ("trace.name RLIKE '\\\\Brag'", ""),
         ("tag.prod IS NOT NULL", "a"),
         ("tag.prod IS NULL", "dcbe"),
         ("metadata.user IS NULL", "dce"),

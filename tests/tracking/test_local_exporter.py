@@ -195,19 +195,38 @@ def test_spans_kept_when_the_exporter_shuts_down_get_one_more_attempt(
     with caplog.at_level("WARNING", logger="traceglass"):
         exporter.shutdown()  # still locked
     holder.execute("ROLLBACK")
-    assert f"traceglass: 2 spans could not be written to {url} before the exporter shut down and were not " \
-           "recorded." in caplog.messages
+    assert f"traceglass: 2 spans refused by the store at {url} since its last successful write were not " \
+           "recorded: the exporter shut down." in caplog.messages
     assert exporter.force_flush()  # nothing kept any more
     [stored] = read_store(url)
     assert len(stored.spans) == 2
 
 
 @pytest.mark.parametrize(
-    ("message", "worth_it"),
-    [("database is locked", True), ("database table is locked", True), ("database or disk is full", False),
-     ("attempt to write a readonly database", False), ("disk I/O error", False)],
+    ("message", "wait", "keep"),
+    [("database is locked", True, True), ("database table is locked", True, True),
+     ("database or disk is full", False, True), ("attempt to write a readonly database", False, True),
+     ("disk I/O error", False, True), ("too many SQL variables", False, False)],
 )
-def test_only_a_lock_is_waited_for_on_sqlite(message: str, worth_it: bool) -> None:
-    from traceglass.collector.store._errors import worth_waiting_for
+def test_what_is_waited_for_and_kept_on_sqlite(message: str, wait: bool, keep: bool) -> None:
+    from traceglass.collector.store._errors import keep_for_later, worth_waiting_for
 
-    assert worth_waiting_for(OperationalError("INSERT", None, sqlite3.OperationalError(message))) is worth_it
+    error = OperationalError("INSERT", None, sqlite3.OperationalError(message))
+    assert (worth_waiting_for(error), keep_for_later(error)) == (wait, keep)
+
+
+@pytest.mark.parametrize(
+    ("driver_error", "wait", "keep"),
+    [("OperationalError", True, True),  # no answer: refused, timed out (no SQLSTATE)
+     ("AdminShutdown", True, True), ("CannotConnectNow", True, True), ("DeadlockDetected", True, True),
+     ("DiskFull", False, True), ("ReadOnlySqlTransaction", False, True),
+     ("ProgramLimitExceeded", False, False),  # a value too long for an index: the data itself
+     ("StringDataRightTruncation", False, False)],
+)
+def test_what_is_waited_for_and_kept_on_postgresql(driver_error: str, wait: bool, keep: bool) -> None:
+    import psycopg
+    from traceglass.collector.store._errors import keep_for_later, worth_waiting_for
+
+    cause = getattr(psycopg.errors, driver_error, None) or getattr(psycopg, driver_error)
+    error = OperationalError("INSERT", None, cause("from the server"))
+    assert (worth_waiting_for(error), keep_for_later(error)) == (wait, keep)
