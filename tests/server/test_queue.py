@@ -108,3 +108,24 @@ def test_requests_gather_into_full_batches_while_the_writer_is_busy(store: Store
     assert queue.close(10)
     assert written == [2, 10, 10, 2]
     assert len(store.search_traces(max_results=100).traces) == 24
+
+
+def test_data_the_database_refuses_is_not_retried_for_ever() -> None:
+    """On PostgreSQL a value too long for an index is an OperationalError, like a server that is
+    away: the queue retries the second, and writes the first span by span instead."""
+    import sqlite3
+
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+    from traceglass.collector.server._queue import _retriable
+    from traceglass.collector.server._writer_process import WriterUnavailable
+
+    def wrapped(cause: Exception) -> OperationalError:
+        return OperationalError("INSERT", None, cause)
+
+    assert not _retriable(wrapped(psycopg.errors.ProgramLimitExceeded("index row size exceeds maximum")))
+    assert _retriable(wrapped(psycopg.errors.AdminShutdown("terminating connection")))
+    assert _retriable(wrapped(psycopg.OperationalError("connection refused")))
+    assert _retriable(wrapped(sqlite3.OperationalError("database is locked")))
+    assert _retriable(WriterUnavailable("restarting"))
+    assert not _retriable(ValueError("a bug"))
