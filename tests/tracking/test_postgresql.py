@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ from click.testing import CliRunner
 import traceglass
 from tests.postgres import PostgresServer, PostgresUnavailable, postgres_server
 from tests.replay import ReplayServer
-from tests.tracking._helpers import chat, clean_env, read_store, run_script, serve_openai
+from tests.tracking._helpers import chat, clean_env, read_store, run_script, serve_openai, span_names
 from traceglass.cli import main
 
 pytestmark = pytest.mark.slow
@@ -89,3 +92,64 @@ def test_forked_children_record_into_postgresql_too(
 
     assert "Traceback" not in result.stderr, result.stderr
     assert len(read_store(url)) == 41
+
+
+class _Gate:
+    """A local port that refuses connections until opened, then forwards them to `target`: a
+    PostgreSQL server that is not up yet when the app starts."""
+
+    def __init__(self, target: PostgresServer) -> None:
+        self.target = target
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._listener: socket.socket | None = None
+
+    def open(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+
+    def _accept(self) -> None:
+        assert self._listener is not None
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection((self.target.host, self.target.port))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+def test_spans_recorded_before_the_server_is_up_are_written_once_it_is(postgres: PostgresServer) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from traceglass.exporters import LocalStoreSpanExporter
+
+    postgres.admin("CREATE DATABASE not_up_yet")
+    gate = _Gate(postgres)
+    url = f"postgresql://{postgres.user}@127.0.0.1:{gate.port}/not_up_yet"
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(LocalStoreSpanExporter(url)))
+    tracer = provider.get_tracer("test")
+    try:
+        tracer.start_span("before").end()  # the connection is refused: kept
+        gate.open()
+        tracer.start_span("after").end()
+    finally:
+        provider.shutdown()
+        gate.close()
+
+    assert sorted(span_names(read_store(postgres.url("not_up_yet")))) == ["after", "before"]
