@@ -145,6 +145,7 @@ _METADATA_PREFIXES: Final = frozenset({"metadata", "request_metadata"})
 _MLFLOW_TAG_FIELDS: Final = {"mlflow.traceName": "name"}
 _MLFLOW_METADATA_FIELDS: Final = {"mlflow.trace.session": "session_id", "mlflow.trace.user": "user_id"}
 STATUSES: Final = ("OK", "ERROR", "IN_PROGRESS")
+SPAN_STATUSES: Final = ("OK", "ERROR", "UNSET")  # OpenTelemetry's status codes
 
 # Beyond these, the statement a filter compiles to outgrows the databases' limits (SQLite's
 # expression depth, PostgreSQL's 65535 bound parameters): a clear error rather than theirs.
@@ -468,7 +469,7 @@ class _Parser:
     def span_field(self, rest: tuple[_Part, ...]) -> _Field:
         head = rest[0]
         name = head.text.lower()
-        if len(rest) == 1 and name in ("name", "type"):
+        if len(rest) == 1 and name in ("name", "type", "status"):
             return _Field("span", name, _STRING, _STRING_OPS, f"span.{name}")
         if len(rest) == 1 and name == "content":  # MLflow's trace.text is the content of spans
             return self.trace_field("text", "span.content")
@@ -478,8 +479,8 @@ class _Parser:
         if name in _SPAN_ATTRIBUTES:
             position = head.position + len(head.text)
             raise FilterError(self.text, position, "'.' and an attribute name", self.current.describe())
-        raise FilterError(self.text, head.position, "span.name, span.type, span.content or span.attributes.<key>",
-                          repr(_join(rest)))
+        raise FilterError(self.text, head.position,
+                          "span.name, span.type, span.status, span.content or span.attributes.<key>", repr(_join(rest)))
 
     def operator(self) -> str:
         token = self.current
@@ -564,10 +565,11 @@ class _Parser:
 
     def check_status(self, field: _Field, token: _Token, value: str, op: str) -> str:
         """Status values are uppercased and checked, so a typo is an error rather than no results."""
-        if field.key != "status" or field.entity != "trace" or op in _PATTERN:
+        if field.key != "status" or op in _PATTERN:
             return value
-        if value.upper() not in STATUSES:
-            raise self.error(token, "a trace status: 'OK', 'ERROR' or 'IN_PROGRESS'")
+        statuses = STATUSES if field.entity == "trace" else SPAN_STATUSES
+        if value.upper() not in statuses:
+            raise self.error(token, f"a {field.entity} status: {', '.join(repr(s) for s in statuses)}")
         return value.upper()
 
 

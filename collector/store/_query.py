@@ -232,8 +232,8 @@ def _compile(condition: Condition, dialect: str) -> tuple[int, ColumnElement[boo
             return _PROBE, present if op == "IS NOT NULL" else not_(present)
         predicate = _compare(source.c.value, op, value, dialect)
         return _PROBE, _probe(source, source.c.key == key, predicate)
-    if entity == "span" and key in ("name", "type"):
-        column_ = spans.c.name if key == "name" else spans.c.span_type
+    if entity == "span" and key in ("name", "type", "status"):
+        column_ = {"name": spans.c.name, "type": spans.c.span_type, "status": spans.c.status_code}[key]
         matching = select(spans.c.trace_id).where(_compare(column_, op, value, dialect))
         # The probe walks the trace's spans through (trace_id, span_id); unindexed(), so that
         # SQLite never probes through the name index instead (all spans of that name, per trace).

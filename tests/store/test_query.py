@@ -193,6 +193,10 @@ def ids(
         ("span.name IN ('retrieve', 'execute_tool get_weather')", "db"),
         ("span.type = 'CHAT_MODEL'", "cba"),
         ("span.type = 'TOOL'", "d"),
+        ("span.status = 'ERROR'", "b"),  # MLflow's span.status: OpenTelemetry's status code
+        ("span.status = 'ok'", "a"),
+        ("span.status = 'UNSET'", "dcbae"),
+        ("span.status IN ('OK', 'ERROR')", "ba"),
         ("span.type = 'RETRIEVER' AND span.type = 'CHAT_MODEL'", "b"),  # different spans of one trace
         ("span.attributes.gen_ai.request.model = 'gpt-4o'", "a"),
         ("span.attributes.`gen_ai.request.model` LIKE 'gpt-4o%'", "ca"),
