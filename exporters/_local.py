@@ -168,7 +168,8 @@ class LocalStoreSpanExporter(SpanExporter):
             else:
                 lost = len(part)
             self._outage.lost += lost
-            if reported or self._shutdown or not self._outage.new_reason(describe_error(error)):
+            reason = describe_error(error)
+            if reported or self._shutdown or not self._outage.new_reason(reason):
                 continue
             if lost == 0:
                 outcome = f"{'it is' if len(part) == 1 else 'they are'} kept and written with the next batch"
@@ -177,7 +178,7 @@ class LocalStoreSpanExporter(SpanExporter):
             else:
                 outcome = f"{_spans(lost)} of them not recorded, the rest kept for the next batch"
             _log.warning("traceglass: could not write %s to %s (%s); %s. The application is not affected.",
-                         _spans(len(part)), display_url(self.url), describe_error(error), outcome)
+                         _spans(len(part)), display_url(self.url), reason, outcome)
 
     def _open(self) -> Store:
         if self._store is None:

@@ -70,14 +70,17 @@ def _update(
         return
     attributes = dict(propagated)
     if isinstance(tags, Mapping):
-        for key, value in tags.items():
-            attributes[_N.TRACE_TAG_PREFIX + str(key)] = value if isinstance(value, str) else str(value)
+        attributes.update(_entries(_N.TRACE_TAG_PREFIX, tags))
     elif tags is not None:
         one = isinstance(tags, str) or not isinstance(tags, Iterable)  # tags="beta", tags=5: one tag
         new = [str(tag) for tag in ([tags] if one else tags)]
         existing = getattr(span, "attributes", None) or {}
         previous = list(existing.get(_N.TRACE_TAGS, ()))
         attributes[_N.TRACE_TAGS] = previous + [tag for tag in dict.fromkeys(new) if tag not in previous]
-    for key, value in (metadata or {}).items():
-        attributes[_N.TRACE_METADATA_PREFIX + str(key)] = value if isinstance(value, str) else str(value)
+    attributes.update(_entries(_N.TRACE_METADATA_PREFIX, metadata or {}))
     span.set_attributes(attributes)
+
+
+def _entries(prefix: str, values: Mapping[str, Any]) -> dict[str, str]:
+    """Tags or metadata as span attributes: `prefix` + key, the value as text."""
+    return {prefix + str(key): value if isinstance(value, str) else str(value) for key, value in values.items()}

@@ -334,7 +334,7 @@ class _GiveUp(Exception):
 def _retriable(error: BaseException) -> bool:
     """A database unreachable, busy or out of room, or the writer process restarting: not the data
     refused (on PostgreSQL a value too long for an index is an OperationalError too)."""
-    return isinstance(error, WriterUnavailable) or (isinstance(error, _TRANSIENT) and keep_for_later(error))
+    return isinstance(error, WriterUnavailable) or keep_for_later(error)
 
 
 def _first_line(error: BaseException) -> str:

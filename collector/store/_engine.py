@@ -27,7 +27,7 @@ from sqlalchemy.pool import StaticPool
 
 from ._errors import StoreError
 
-__all__ = ["WRITE", "make_engine"]
+__all__ = ["WRITE", "make_engine", "sqlite_file"]
 
 # Execution option marking a connection whose next transaction writes (see _begin).
 WRITE = "traceglass_write"
@@ -81,13 +81,20 @@ def _normalise(url: str) -> URL:
         return parsed
     if backend != "sqlite":
         raise StoreError(f"Unsupported store URL {url!r}: expected sqlite:///path or postgresql://...")
-    database = parsed.database
-    if database and database != ":memory:" and not database.startswith("file:"):
+    path = sqlite_file(parsed.database)
+    if path is not None:
         # Absolute: a relative path would name another file after the app changes directory.
-        path = Path(database).expanduser().absolute()
+        path = path.expanduser().absolute()
         path.parent.mkdir(parents=True, exist_ok=True)
         parsed = parsed.set(database=str(path))
     return parsed
+
+
+def sqlite_file(database: str | None) -> Path | None:
+    """The file a SQLite URL's database names; None for an in-memory or `file:` URI database."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
 
 
 def _sqlite_engine(url: URL) -> Engine:
@@ -122,10 +129,10 @@ def _sqlite_engine(url: URL) -> Engine:
 def _refuse_a_foreign_file(url: URL) -> None:
     """Before the first connection switches it to WAL: a SQLite file of another application
     (tables, no store revision) is refused untouched."""
-    from ._migrate import is_store_revision, refuse_foreign_revision, refuse_foreign_tables
+    from ._migrate import refuse_foreign
 
-    path = Path(url.database or "")
-    if not url.database or url.database == ":memory:" or url.database.startswith("file:") or not path.is_file():
+    path = sqlite_file(url.database)
+    if path is None or not path.is_file():
         return
     try:
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
@@ -139,11 +146,8 @@ def _refuse_a_foreign_file(url: URL) -> None:
         return  # not a database: the engine's own connection says so
     finally:
         connection.close()
-    shown = url.render_as_string(hide_password=True)
-    if not revisions:  # never a store, or one downgraded to nothing
-        refuse_foreign_tables(sorted(name for name in names if not name.startswith("sqlite_")), shown)
-    elif not is_store_revision(revisions[0]):
-        refuse_foreign_revision(revisions[0], shown)
+    tables = [name for name in names if not name.startswith("sqlite_")]
+    refuse_foreign(tables, revisions[0] if revisions else None, url.render_as_string(hide_password=True))
 
 
 def _switch_to_wal(cursor: sqlite3.Cursor) -> None:

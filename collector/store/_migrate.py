@@ -24,8 +24,7 @@ from .migrations.versions import HEAD
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["alembic_config", "head_revision", "is_store_revision", "refuse_foreign_revision", "refuse_foreign_tables",
-           "upgrade"]
+__all__ = ["alembic_config", "head_revision", "refuse_foreign", "upgrade"]
 
 _SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
 # Any constant works: it serialises concurrent first opens of one PostgreSQL database.
@@ -62,11 +61,7 @@ def upgrade(engine: Engine) -> None:
         current = _read_version(connection)
         if current == head:
             return
-        url = engine.url.render_as_string(hide_password=True)
-        if current is None:
-            refuse_foreign_tables(inspect(connection).get_table_names(), url)
-        elif not is_store_revision(current):
-            refuse_foreign_revision(current, url)
+        refuse_foreign(inspect(connection).get_table_names(), current, engine.url.render_as_string(hide_password=True))
         if current is not None and current not in _known_revisions():
             raise StoreError(
                 f"The store's schema is at revision {current!r}, which this version of traceglass does not "
@@ -113,9 +108,18 @@ def _patient(connection: Connection) -> Iterator[None]:
         raw.execute(f"PRAGMA busy_timeout={int(usual)}")
 
 
-def refuse_foreign_tables(tables: list[str], url: str) -> None:
-    """A database with tables but no store revision belongs to something else: the store's
-    tables would be added among them. StoreError, before anything in it changes."""
+def refuse_foreign(tables: list[str], revision: str | None, url: str) -> None:
+    """StoreError, before anything in it changes, for a database that belongs to something else:
+    tables but no store revision (the store's tables would be added among them), or another
+    application's Alembic revision (MLflow's databases have an alembic_version table too). The
+    store's revisions are four digits, newer ones included."""
+    if revision is not None:
+        if _STORE_REVISION.fullmatch(revision) is None:
+            raise StoreError(
+                f"The database {url} is not a traceglass store: its schema is another application's (Alembic "
+                f"revision {revision!r}; an MLflow database, perhaps). Name another database for traceglass."
+            )
+        return
     tables = [table for table in tables if table != "alembic_version"]  # a store downgraded to base keeps it
     if tables:
         shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
@@ -123,19 +127,6 @@ def refuse_foreign_tables(tables: list[str], url: str) -> None:
             f"The database {url} is not a traceglass store: it holds other tables ({shown}). A store is "
             "created only in an empty database; name another one."
         )
-
-
-def is_store_revision(revision: str) -> bool:
-    """Whether an Alembic revision is the store's (four digits, newer ones included) rather than
-    another application's, such as MLflow's, whose databases have an alembic_version table too."""
-    return _STORE_REVISION.fullmatch(revision) is not None
-
-
-def refuse_foreign_revision(revision: str, url: str) -> None:
-    raise StoreError(
-        f"The database {url} is not a traceglass store: its schema is another application's (Alembic revision "
-        f"{revision!r}; an MLflow database, perhaps). Name another database for traceglass."
-    )
 
 
 def _current_revision(engine: Engine) -> str | None:

@@ -279,8 +279,8 @@ class SpanRows:
                 indexed.append((key, str(value), value if value == value else None))  # NaN: no number
             elif kind is int:
                 indexed.append((key, str(value), _number(value)))
-            elif kind is bytes:  # OTLP's bytes value: stored, and so filtered, as its text
-                text = value.decode("utf-8", "replace")
+            elif kind is bytes:  # stored as its text (see _json_default), and so filtered
+                text = _text(value)
                 if len(text) <= INDEXED_VALUE_LENGTH:
                     indexed.append((key, text, None))
             elif key == _TAGS:

@@ -71,8 +71,7 @@ class Store:
     def _follow_the_file(self) -> None:
         """A SQLite file deleted or replaced under the store (a reset by hand while the app runs)
         is opened again, the store's cached ids forgotten, before writing or searching."""
-        if self._file is not None and self._file.replaced() and self._file.reopened(
-                self._engine, lambda: upgrade(self._engine)):
+        if self._file is not None and self._file.replaced() and self._file.reopened(self._engine):
             self._writer.forget_experiments()
             self._writer.forget_resources()
 
